@@ -1,0 +1,821 @@
+"""Generates the C++17/OpenMP source of a model.
+
+Every kernel follows one pattern: loop over elements (and batch members), bind
+each variable and parameter a snippet uses to a local of the same name, paste
+the snippet (after a ``#line`` directive naming model, group and snippet),
+then write the writable locals back. Spike propagation is event driven: the
+neuron update compacts spike flags into per-batch spike lists, and the
+synapse update walks those lists (work ~ spikes x fan-out).
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from .access import VarAccessDim, VarAccessMode
+from .ctypes_map import c_literal, c_storage_type, resolve
+from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup, Variable
+from .models import Init
+from .prelude import prelude
+from .snippet import RANDOM_FUNCS, check_identifiers, uses, with_line
+
+LINE_RESET = "#line __RESET__"
+
+
+@dataclass
+class Binding:
+    """A local named ``name`` bound to ``symbol[index]``."""
+    name: str
+    c_type: str
+    symbol: str
+    index: str
+    writable: bool
+
+
+@dataclass
+class ArraySpec:
+    """A state array that Python allocates and the compiled code points at."""
+    symbol: str
+    c_type: str
+    count: int
+
+
+def stream_tag(*parts) -> int:
+    """A 32-bit RNG stream tag unique to (group, purpose)."""
+    return zlib.crc32("/".join(str(p) for p in parts).encode()) & 0xFFFFFFFF
+
+
+class Generator:
+    """Builds the source of one GeNNModel; ``arrays`` lists the state to allocate."""
+
+    def __init__(self, model):
+        self.model = model
+        self.precision = model.precision
+        self.B = model.batch_size
+        self.arrays: List[ArraySpec] = []
+        self.globals: List[str] = []
+        self.snippet_labels: Dict[str, str] = {}
+
+    # ----------------------------------------------------------------- helpers
+    def ctype(self, t: str) -> str:
+        return resolve(t, self.precision)
+
+    def add_array(self, symbol: str, c_type: str, count: int) -> None:
+        st = c_storage_type(c_type, self.precision)
+        self.arrays.append(ArraySpec(symbol, st, int(count)))
+        self.globals.append(f"{st}* {symbol} = nullptr;")
+
+    def var_index(self, var: Variable, element: str, batch: str = "batch") -> str:
+        """Index of ``var`` for an element expression and a batch expression."""
+        e = element if var.element else "0"
+        if var.batched:
+            n = var.size if var.element else 1
+            return f"(size_t)({batch}) * {n} + ({e})"
+        return f"({e})"
+
+    def var_binding(self, var: Variable, element: str, name: Optional[str] = None,
+                    writable: Optional[bool] = None, batch: str = "batch") -> Binding:
+        if writable is None:
+            writable = not (var.mode & VarAccessMode.READ_ONLY)
+        return Binding(name or var.name, self.ctype(var.type), var.symbol,
+                       self.var_index(var, element, batch), writable)
+
+    def param_decls(self, group, definition, params: Dict, code: Iterable[str],
+                    dynamic: Iterable[str] = ()) -> List[str]:
+        """``const`` locals for the params, derived params and EGPs ``code`` uses."""
+        code = list(code)
+        out = []
+        derived = group.derived_param_values(definition, params)
+        types = {p.name: p.type for p in definition.params}
+        for name, value in params.items():
+            if not any(uses(c, name) for c in code):
+                continue
+            t = self.ctype(types.get(name, "scalar"))
+            if name in dynamic:
+                out.append(f"const {t} {name} = dp_{name}_{group.name};")
+            else:
+                out.append(f"const {t} {name} = {c_literal(value, t, self.precision)};")
+        dtypes = {d.name: d.type for d in definition.derived_params}
+        for name, value in derived.items():
+            if any(uses(c, name) for c in code):
+                t = self.ctype(dtypes[name])
+                out.append(f"const {t} {name} = {c_literal(value, t, self.precision)};")
+        return out
+
+    def egp_decls(self, egps: Dict, code: Iterable[str]) -> List[str]:
+        code = list(code)
+        out = []
+        for name, egp in egps.items():
+            if not any(uses(c, name) for c in code):
+                continue
+            t = self.ctype(egp.type)
+            if egp.is_pointer:
+                out.append(f"{c_storage_type(t, self.precision)}* const {name} = {egp.symbol};")
+            else:
+                out.append(f"const {t} {name} = {egp.symbol}[0];")
+        return out
+
+    @staticmethod
+    def bind(bindings: Sequence[Binding], code: Iterable[str]):
+        """Declarations and write-backs for the bindings ``code`` mentions."""
+        code = list(code)
+        decls, backs = [], []
+        for b in bindings:
+            if not any(uses(c, b.name) for c in code):
+                continue
+            if b.writable:
+                decls.append(f"{b.c_type} {b.name} = {b.symbol}[{b.index}];")
+                backs.append(f"{b.symbol}[{b.index}] = {b.name};")
+            else:
+                decls.append(f"const {b.c_type} {b.name} = {b.symbol}[{b.index}];")
+        return decls, backs
+
+    def snippet(self, code: str, allowed: Iterable[str], where: str, snippet_name: str,
+                template: str = "{}") -> str:
+        """Validated snippet text wrapped in ``#line`` directives.
+
+        ``template`` places the snippet inside generated code, e.g. an
+        expression snippet inside an assignment.
+        """
+        check_identifiers(code, allowed, f"{where}, {snippet_name}")
+        label = f"{where} {snippet_name}"
+        self.snippet_labels[label.replace('"', "'")] = f"{where}, {snippet_name}"
+        before, after = template.split("{}")
+        return f"{before}\n{with_line(code, label)}{LINE_RESET}\n{after}"
+
+    def rng_decl(self, code: Iterable[str], tag: int, a: str, b: str, c: str) -> List[str]:
+        if any(uses(x, f) for x in code for f in RANDOM_FUNCS):
+            return [f"Rng rng(seed, {tag}u, (uint32_t)({a}), (uint32_t)({b}), (uint32_t)({c}));"]
+        return []
+
+    # ------------------------------------------------------------------ arrays
+    def declare_arrays(self):
+        m = self.model
+        B = self.B
+        for pop in m.neuron_populations.values():
+            slots = pop.num_delay_slots
+            for v in pop.vars.values():
+                self.add_array(v.symbol, v.type, v.num_elements())
+            self.add_array(f"spkCnt_{pop.name}", "uint32_t", B * slots)
+            self.add_array(f"spk_{pop.name}", "uint32_t", B * slots * pop.size)
+            self.add_array(f"spkFlag_{pop.name}", "uint8_t", B * pop.size)
+            self.add_array(f"sT_{pop.name}", "scalar", B * pop.size)
+            self.add_array(f"recordSpk_{pop.name}", "uint32_t", 0)
+            self.globals.append(f"uint32_t spkQuePtr_{pop.name} = 0;")
+            self.declare_egps(pop.extra_global_params.values())
+            self.declare_dynamic(pop)
+        for sg in m.synapse_populations.values():
+            for v in sg.all_variables():
+                self.add_array(v.symbol, v.type, v.num_elements())
+            self.add_array(f"outPost_{sg.name}", "scalar", B * sg.trg.size)
+            if self.uses_add_to_pre(sg):
+                self.add_array(f"outPre_{sg.name}", "scalar", B * sg.src.size)
+            if sg.matrix_type == "SPARSE":
+                self.add_array(f"rowLength_{sg.name}", "uint32_t", sg.src.size)
+                self.add_array(f"ind_{sg.name}", "uint32_t", sg.src.size * sg.max_row_length)
+                if self.needs_columns(sg):
+                    self.add_array(f"colLength_{sg.name}", "uint32_t", sg.trg.size)
+                    self.add_array(f"remap_{sg.name}", "uint32_t", sg.trg.size * sg.src.size)
+            if "pre_event_threshold_condition_code" in sg.wu.code:
+                slots = sg.src.num_delay_slots
+                self.add_array(f"evntFlag_{sg.name}", "uint8_t", B * sg.src.size)
+                self.add_array(f"evntCnt_{sg.name}", "uint32_t", B * slots)
+                self.add_array(f"evnt_{sg.name}", "uint32_t", B * slots * sg.src.size)
+            if "post_event_threshold_condition_code" in sg.wu.code:
+                self.add_array(f"pevntFlag_{sg.name}", "uint8_t", B * sg.trg.size)
+                self.add_array(f"pevntCnt_{sg.name}", "uint32_t", B)
+                self.add_array(f"pevnt_{sg.name}", "uint32_t", B * sg.trg.size)
+            self.declare_egps(sg.extra_global_params.values())
+            self.declare_egps(sg.ps_extra_global_params.values())
+            self.declare_dynamic(sg)
+        for cs in m.current_sources.values():
+            for v in cs.vars.values():
+                self.add_array(v.symbol, v.type, v.num_elements())
+            self.declare_egps(cs.extra_global_params.values())
+            self.declare_dynamic(cs)
+        for cu in m.custom_updates.values():
+            for v in cu.vars.values():
+                self.add_array(v.symbol, v.type, v.num_elements())
+            self.declare_egps(cu.extra_global_params.values())
+            self.declare_dynamic(cu)
+
+    def declare_egps(self, egps):
+        for egp in egps:
+            t = c_storage_type(egp.type, self.precision)
+            self.globals.append(f"{t}* {egp.symbol} = nullptr;")
+
+    def declare_dynamic(self, group):
+        for name in sorted(group.dynamic_params):
+            self.globals.append(f"scalar dp_{name}_{group.name} = "
+                                f"{c_literal(group.params[name], 'scalar', self.precision)};")
+
+    def all_groups(self):
+        m = self.model
+        return (list(m.neuron_populations.values()) + list(m.synapse_populations.values())
+                + list(m.current_sources.values()) + list(m.custom_updates.values()))
+
+    @staticmethod
+    def uses_add_to_pre(sg: SynapseGroup) -> bool:
+        return any(uses(c, "addToPre") for k, c in sg.wu.code.items() if k.endswith("syn_code")
+                   or k == "synapse_dynamics_code")
+
+    @staticmethod
+    def needs_columns(sg: SynapseGroup) -> bool:
+        return any(k in sg.wu.code for k in ("post_spike_syn_code", "post_event_syn_code"))
+
+    # ---------------------------------------------------------- neuron update
+    def neuron_update(self, pop: NeuronGroup) -> str:
+        B, N = self.B, pop.size
+        nm = pop.definition
+        where = f"neuron model '{nm.name}' (population '{pop.name}')"
+        sim = nm.code.get("sim_code", "")
+        thresh = nm.code.get("threshold_condition_code", "")
+        reset = nm.code.get("reset_code", "")
+        own = [self.var_binding(v, "id") for v in pop.vars.values()]
+        inputs = ["Isyn"] + [a.name for a in nm.additional_input_vars]
+        base = ["t", "dt", "id", "batch", "num_neurons", "num_batch", "st"] + list(RANDOM_FUNCS)
+        names = (base + [b.name for b in own] + inputs + pop.definition.param_names()
+                 + [d.name for d in nm.derived_params] + list(pop.extra_global_params))
+        lines = [f"// ---- neuron update: {pop.name}"]
+        slots = pop.num_delay_slots
+        if slots > 1:
+            lines.append(f"spkQuePtr_{pop.name} = (spkQuePtr_{pop.name} + 1) % {slots};")
+        lines.append(f"#pragma omp parallel for schedule(static)")
+        lines.append(f"for (int64_t k = 0; k < (int64_t){B * N}; k++) {{")
+        body = [f"const unsigned int batch = (unsigned int)(k / {N});",
+                f"const unsigned int id = (unsigned int)(k % {N});",
+                f"const unsigned int num_neurons = {N};",
+                f"const unsigned int num_batch = {B};",
+                f"const scalar st = sT_{pop.name}[k];"]
+        all_code = [sim, thresh, reset]
+        body += self.param_decls(pop, nm, pop.params, all_code, pop.dynamic_params)
+        body += self.egp_decls(pop.extra_global_params, all_code)
+        body += self.rng_decl(all_code, stream_tag(pop.name, "neuron"), "iT", "id", "batch")
+        decls, backs = self.bind(own, all_code)
+        body += decls
+        body.append("scalar Isyn = 0;")
+        for a in nm.additional_input_vars:
+            body.append(f"{self.ctype(a.type)} {a.name} = "
+                        f"{c_literal(a.init, a.type, self.precision)};")
+        for sg in pop.in_syn:
+            body += self.psm_block(sg, inputs)
+        for sg in pop.out_syn:
+            if self.uses_add_to_pre(sg):
+                self.check_target(sg.pre_target_var, inputs, sg, "pre_target_var")
+                idx = f"(size_t)batch * {sg.src.size} + id"
+                body.append(f"{sg.pre_target_var} += outPre_{sg.name}[{idx}]; "
+                            f"outPre_{sg.name}[{idx}] = 0;")
+        for cs in pop.current_sources:
+            body += self.current_source_block(cs)
+        if nm.auto_refractory_required and thresh:
+            body.append(self.snippet(thresh.strip().rstrip(";"), names, where,
+                                     "threshold_condition_code", "const bool oldSpike = ({});"))
+        if sim:
+            body.append(self.snippet(sim, names, where, "sim_code"))
+        body += self.wu_neuron_side_blocks(pop, "dynamics")
+        if thresh:
+            template = ("const bool spiked = ({}) && !oldSpike;" if nm.auto_refractory_required
+                        else "const bool spiked = ({});")
+            body.append(self.snippet(thresh.strip().rstrip(";"), names, where,
+                                     "threshold_condition_code", template))
+        else:
+            body.append("const bool spiked = false;")
+        body.append(f"spkFlag_{pop.name}[k] = spiked ? 1 : 0;")
+        body.append("if (spiked) {")
+        body.append(f"    sT_{pop.name}[k] = t;")
+        if reset:
+            body.append(self.snippet(reset, names, where, "reset_code"))
+        body.append("}")
+        body += backs
+        body.append("if (spiked) {")
+        body += self.wu_neuron_side_blocks(pop, "spike")
+        body.append("}")
+        body += self.event_conditions(pop)
+        lines += ["    " + x for x in "\n".join(body).split("\n")]
+        lines.append("}")
+        lines += self.compaction(pop)
+        return "\n".join(lines)
+
+    @staticmethod
+    def check_target(target, inputs, sg, what):
+        from .errors import ModelDefinitionError
+        if target not in inputs:
+            raise ModelDefinitionError(
+                f"synapse population '{sg.name}': {what} '{target}' is not an input of the "
+                f"neuron model; valid: {', '.join(inputs)}")
+
+    def psm_block(self, sg: SynapseGroup, inputs) -> List[str]:
+        ps = sg.ps
+        code = ps.code.get("sim_code", "")
+        self.check_target(sg.post_target_var, inputs, sg, "post_target_var")
+        where = f"postsynaptic model '{ps.name}' (synapse population '{sg.name}')"
+        vars_ = [self.var_binding(v, "id") for v in sg.psm_vars.values()]
+        names = (["t", "dt", "id", "batch", "num_neurons", "num_batch", "inSyn", "injectCurrent"]
+                 + [b.name for b in vars_] + ps.param_names() + [d.name for d in ps.derived_params]
+                 + list(sg.ps_extra_global_params) + list(RANDOM_FUNCS))
+        out = ["{"]
+        out += self.param_decls(sg, ps, sg.ps_params, [code])
+        out += self.egp_decls(sg.ps_extra_global_params, [code])
+        out += self.rng_decl([code], stream_tag(sg.name, "psm"), "iT", "id", "batch")
+        decls, backs = self.bind(vars_, [code])
+        idx = f"(size_t)batch * {sg.trg.size} + id"
+        out.append(f"scalar inSyn = outPost_{sg.name}[{idx}];")
+        out += decls
+        out.append(f"#define injectCurrent(x) ({sg.post_target_var} += (x))")
+        if code:
+            out.append(self.snippet(code, names, where, "sim_code"))
+        out.append("#undef injectCurrent")
+        out += backs
+        out.append(f"outPost_{sg.name}[{idx}] = inSyn;")
+        out.append("}")
+        return out
+
+    def current_source_block(self, cs: CurrentSource) -> List[str]:
+        d = cs.definition
+        code = d.code.get("injection_code", "")
+        where = f"current source model '{d.name}' (current source '{cs.name}')"
+        vars_ = [self.var_binding(v, "id") for v in cs.vars.values()]
+        refs = [self.var_binding(v, "id", name) for name, v in cs.neuron_var_refs.items()]
+        names = (["t", "dt", "id", "batch", "num_neurons", "num_batch", "injectCurrent"]
+                 + [b.name for b in vars_ + refs] + d.param_names()
+                 + [x.name for x in d.derived_params] + list(cs.extra_global_params)
+                 + list(RANDOM_FUNCS))
+        out = ["{"]
+        out += self.param_decls(cs, d, cs.params, [code], cs.dynamic_params)
+        out += self.egp_decls(cs.extra_global_params, [code])
+        out += self.rng_decl([code], stream_tag(cs.name, "cs"), "iT", "id", "batch")
+        decls, backs = self.bind(vars_ + refs, [code])
+        out += decls
+        out.append("#define injectCurrent(x) (Isyn += (x))")
+        out.append(self.snippet(code, names, where, "injection_code"))
+        out.append("#undef injectCurrent")
+        out += backs
+        out.append("}")
+        return out
+
+    def wu_side(self, sg: SynapseGroup, side: str):
+        """(vars, refs, param scope) of the pre or post side of a weight update."""
+        if side == "pre":
+            return sg.pre_vars, sg.pre_var_refs, "id_pre"
+        return sg.post_vars, sg.post_var_refs, "id_post"
+
+    def wu_neuron_side_blocks(self, pop: NeuronGroup, what: str) -> List[str]:
+        """Per-neuron weight-update code: pre/post ``*_dynamics_code`` or ``*_spike_code``."""
+        out = []
+        for side, groups in (("pre", pop.out_syn), ("post", pop.in_syn)):
+            for sg in groups:
+                key = f"{side}_{what}_code"
+                code = sg.wu.code.get(key)
+                if not code:
+                    continue
+                vars_, refs, _ = self.wu_side(sg, side)
+                bindings = [self.var_binding(v, "id") for v in vars_.values()]
+                bindings += [self.var_binding(v, "id", name) for name, v in refs.items()]
+                out += self.wu_block(sg, code, key, bindings,
+                                     [f"id_{side}", "id", "batch", f"num_{side}", "num_batch",
+                                      f"st_{side}"],
+                                     [f"const unsigned int id_{side} = id;",
+                                      f"const unsigned int num_{side} = num_neurons;",
+                                      f"const scalar st_{side} = sT_{pop.name}[k];"],
+                                     stream_tag(sg.name, key), "id")
+        return out
+
+    def wu_block(self, sg, code, key, bindings, extra_names, pre_lines, tag, elem,
+                 macros: Sequence[str] = (), template: str = "{}") -> List[str]:
+        wu = sg.wu
+        where = f"weight update model '{wu.name}' (synapse population '{sg.name}')"
+        names = (["t", "dt", "num_batch"] + list(extra_names) + [b.name for b in bindings]
+                 + wu.param_names() + [d.name for d in wu.derived_params]
+                 + list(sg.extra_global_params) + list(RANDOM_FUNCS)
+                 + [m.split("(")[0].split()[-1] for m in macros])
+        out = ["{"] + list(pre_lines)
+        out += self.param_decls(sg, wu, sg.params, [code], sg.dynamic_params)
+        out += self.egp_decls(sg.extra_global_params, [code])
+        out += self.rng_decl([code], tag, "iT", elem, "batch")
+        decls, backs = self.bind(bindings, [code])
+        out += decls
+        out += [f"#define {m}" for m in macros]
+        out.append(self.snippet(code, names, where, key, template))
+        out += [f"#undef {m.split('(')[0].split()[-1]}" for m in macros]
+        out += backs
+        out.append("}")
+        return out
+
+    def event_conditions(self, pop: NeuronGroup) -> List[str]:
+        """Spike-like event conditions of outgoing (pre) and incoming (post) synapses."""
+        out = []
+        for side, groups, flag in (("pre", pop.out_syn, "evntFlag"),
+                                   ("post", pop.in_syn, "pevntFlag")):
+            for sg in groups:
+                key = f"{side}_event_threshold_condition_code"
+                code = sg.wu.code.get(key)
+                if not code:
+                    continue
+                vars_, refs, _ = self.wu_side(sg, side)
+                bindings = [self.var_binding(v, "id") for v in vars_.values()]
+                bindings += [self.var_binding(v, "id", name, writable=False)
+                             for name, v in refs.items()]
+                out += self.wu_block(sg, code.strip().rstrip(";"), key, bindings,
+                                     [f"id_{side}", "id", "batch", f"num_{side}"],
+                                     [f"const unsigned int id_{side} = id;",
+                                      f"const unsigned int num_{side} = num_neurons;"],
+                                     stream_tag(sg.name, key), "id",
+                                     template=f"{flag}_{sg.name}[k] = ({{}}) ? 1 : 0;")
+        return out
+
+    def compaction(self, pop: NeuronGroup) -> List[str]:
+        """Turn per-neuron flags into ordered per-batch spike lists (+ recording bits)."""
+        B, N = self.B, pop.size
+        slots = pop.num_delay_slots
+        words = (N + 31) // 32
+        q = f"spkQuePtr_{pop.name}"
+        out = ["#pragma omp parallel for schedule(static)",
+               f"for (int b = 0; b < {B}; b++) {{",
+               f"    uint32_t* rec = nullptr;"]
+        if pop.spike_recording_enabled:
+            out += [f"    if (recordSpk_{pop.name} && numRecordingTimesteps) {{",
+                    f"        rec = recordSpk_{pop.name} + ((size_t)(iT % numRecordingTimesteps)"
+                    f" * {B} + b) * {words};",
+                    f"        std::memset(rec, 0, {words} * sizeof(uint32_t));",
+                    "    }"]
+        out.append(f"    spkCnt_{pop.name}[b * {slots} + {q}] = compact_flags(spkFlag_{pop.name}"
+                   f" + (size_t)b * {N}, {N}, spk_{pop.name} + ((size_t)b * {slots} + {q}) * {N},"
+                   f" rec);")
+        for sg in pop.out_syn:
+            if "pre_event_threshold_condition_code" in sg.wu.code:
+                out.append(f"    evntCnt_{sg.name}[b * {slots} + {q}] = compact_flags("
+                           f"evntFlag_{sg.name} + (size_t)b * {N}, {N}, evnt_{sg.name} + "
+                           f"((size_t)b * {slots} + {q}) * {N}, nullptr);")
+        for sg in pop.in_syn:
+            if "post_event_threshold_condition_code" in sg.wu.code:
+                out.append(f"    pevntCnt_{sg.name}[b] = compact_flags(pevntFlag_{sg.name} + "
+                           f"(size_t)b * {N}, {N}, pevnt_{sg.name} + (size_t)b * {N}, nullptr);")
+        out.append("}")
+        return out
+
+    # --------------------------------------------------------- synapse update
+    def synapse_bindings(self, sg: SynapseGroup) -> List[Binding]:
+        out = [self.var_binding(v, "syn") for v in sg.vars.values()]
+        out += [self.var_binding(v, "id_pre") for v in sg.pre_vars.values()]
+        out += [self.var_binding(v, "id_post") for v in sg.post_vars.values()]
+        out += [self.var_binding(v, "id_pre", name, writable=False)
+                for name, v in sg.pre_var_refs.items()]
+        out += [self.var_binding(v, "id_post", name, writable=False)
+                for name, v in sg.post_var_refs.items()]
+        return out
+
+    def synapse_macros(self, sg: SynapseGroup) -> List[str]:
+        macros = [f"addToPost(x) (outPost_{sg.name}[(size_t)batch * {sg.trg.size} + id_post]"
+                  f" += (x))"]
+        if self.uses_add_to_pre(sg):
+            macros.append(f"addToPre(x) (outPre_{sg.name}[(size_t)batch * {sg.src.size} + id_pre]"
+                          f" += (x))")
+        return macros
+
+    def synapse_body(self, sg: SynapseGroup, key: str) -> List[str]:
+        code = sg.wu.code[key]
+        lines = [f"const unsigned int num_pre = {sg.src.size};",
+                 f"const unsigned int num_post = {sg.trg.size};",
+                 "const unsigned int id_syn = (unsigned int)syn;",
+                 f"const scalar st_pre = sT_{sg.src.name}[(size_t)batch * {sg.src.size} + id_pre]"
+                 f" + {sg.axonal_delay_steps + 1} * dt;",
+                 f"const scalar st_post = sT_{sg.trg.name}[(size_t)batch * {sg.trg.size} + id_post]"
+                 f" + dt;"]
+        names = ["id_pre", "id_post", "id_syn", "num_pre", "num_post", "batch", "st_pre",
+                 "st_post"]
+        return self.wu_block(sg, code, key, self.synapse_bindings(sg), names, lines,
+                             stream_tag(sg.name, key), "syn", self.synapse_macros(sg))
+
+    def row_loop(self, sg: SynapseGroup, body: List[str]) -> List[str]:
+        """Loop over the synapses of row ``id_pre``."""
+        if sg.matrix_type == "DENSE":
+            head = [f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; id_post++) {{",
+                    f"    const size_t syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+        else:
+            head = [f"const unsigned int rowLen = rowLength_{sg.name}[id_pre];",
+                    "for (unsigned int j = 0; j < rowLen; j++) {",
+                    f"    const size_t syn = (size_t)id_pre * {sg.max_row_length} + j;",
+                    f"    const unsigned int id_post = ind_{sg.name}[syn];"]
+        return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
+
+    def col_loop(self, sg: SynapseGroup, body: List[str]) -> List[str]:
+        """Loop over the synapses of column ``id_post``."""
+        if sg.matrix_type == "DENSE":
+            head = [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{",
+                    f"    const size_t syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+        else:
+            head = [f"const unsigned int colLen = colLength_{sg.name}[id_post];",
+                    "for (unsigned int j = 0; j < colLen; j++) {",
+                    f"    const size_t syn = remap_{sg.name}[(size_t)id_post * {sg.src.size} + j];",
+                    f"    const unsigned int id_pre = (unsigned int)(syn / {sg.max_row_length});"]
+        return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
+
+    def event_loop(self, sg, key, cnt, lst, n, slot, per_pre: bool) -> List[str]:
+        """Process a per-batch list of spikes/events through ``key`` code."""
+        body = self.synapse_body(sg, key)
+        inner = self.row_loop(sg, body) if per_pre else self.col_loop(sg, body)
+        idname = "id_pre" if per_pre else "id_post"
+        slots = sg.src.num_delay_slots if per_pre else 1
+        loop = [f"const uint32_t cnt = {cnt}[b * {slots} + {slot}];",
+                f"const uint32_t* lst = {lst} + ((size_t)b * {slots} + {slot}) * {n};",
+                "for (uint32_t s = 0; s < cnt; s++) {",
+                f"    const unsigned int {idname} = lst[s];"]
+        loop += ["    " + x for x in inner] + ["}"]
+        return self.batch_parallel(loop, sg)
+
+    def batch_parallel(self, loop: List[str], sg: SynapseGroup) -> List[str]:
+        """Run ``loop`` for each batch member, in parallel when there is more than one."""
+        out = ["{"]
+        if self.B > 1:
+            out.append("#pragma omp parallel for schedule(static)")
+        out.append(f"for (int b = 0; b < {self.B}; b++) {{")
+        out.append("    const unsigned int batch = (unsigned int)b;")
+        out += ["    " + x for x in loop]
+        out += ["}", "}"]
+        return out
+
+    def dense_single_batch(self, sg: SynapseGroup, key: str, cnt, lst, slot) -> List[str]:
+        """Batch size 1, DENSE, no addToPre: parallel over postsynaptic neurons instead."""
+        body = self.synapse_body(sg, key)
+        return (["{", "const unsigned int batch = 0;",
+                 f"const uint32_t cnt = {cnt}[{slot}];",
+                 f"const uint32_t* lst = {lst} + (size_t){slot} * {sg.src.size};",
+                 "#pragma omp parallel for schedule(static)",
+                 f"for (int jj = 0; jj < {sg.trg.size}; jj++) {{",
+                 "    const unsigned int id_post = (unsigned int)jj;",
+                 "    for (uint32_t s = 0; s < cnt; s++) {",
+                 "        const unsigned int id_pre = lst[s];",
+                 f"        const size_t syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+                + ["        " + x for x in "\n".join(body).split("\n")]
+                + ["    }", "}", "}"])
+
+    def synapse_update(self, sg: SynapseGroup) -> str:
+        out = [f"// ---- synapse update: {sg.name}"]
+        wu = sg.wu.code
+        pop = sg.src
+        slot = (f"((spkQuePtr_{pop.name} + {pop.num_delay_slots - sg.axonal_delay_steps}) % "
+                f"{pop.num_delay_slots})")
+        if "synapse_dynamics_code" in wu:
+            body = self.synapse_body(sg, "synapse_dynamics_code")
+            loop = [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{"]
+            loop += ["    " + x for x in self.row_loop(sg, body)] + ["}"]
+            out += self.batch_parallel(loop, sg)
+        for key, cnt, lst in (("pre_spike_syn_code", f"spkCnt_{pop.name}", f"spk_{pop.name}"),
+                              ("pre_event_syn_code", f"evntCnt_{sg.name}", f"evnt_{sg.name}")):
+            if key not in wu:
+                continue
+            if key == "pre_event_syn_code" and "pre_event_threshold_condition_code" not in wu:
+                continue
+            if self.B == 1 and sg.matrix_type == "DENSE" and not self.uses_add_to_pre(sg):
+                out += self.dense_single_batch(sg, key, cnt, lst, slot)
+            else:
+                out += self.event_loop(sg, key, cnt, lst, pop.size, slot, True)
+        if "post_spike_syn_code" in wu:
+            out += self.event_loop(sg, "post_spike_syn_code", f"spkCnt_{sg.trg.name}",
+                                   f"spk_{sg.trg.name}", sg.trg.size,
+                                   f"spkQuePtr_{sg.trg.name}", False)
+        if "post_event_syn_code" in wu and "post_event_threshold_condition_code" in wu:
+            out += self.event_loop(sg, "post_event_syn_code", f"pevntCnt_{sg.name}",
+                                   f"pevnt_{sg.name}", sg.trg.size, "0", False)
+        return "\n".join(out)
+
+    # ---------------------------------------------------------- custom update
+    def custom_update(self, cu: CustomUpdate) -> str:
+        d = cu.definition
+        code = d.code.get("update_code", "")
+        where = f"custom update model '{d.name}' (custom update '{cu.name}')"
+        B = self.B if cu.dims & VarAccessDim.BATCH else 1
+        items = [(name, v, cu.ref_modes[name]) for name, v in cu.var_refs.items()]
+        items += [(v.name, v, v.mode) for v in cu.vars.values()]
+        reduce_batch = any((m & VarAccessMode.REDUCE) and B > 1 and not v.batched
+                           for _, v, m in items)
+        reduce_neuron = any((m & VarAccessMode.REDUCE) and not v.element for _, v, m in items)
+        if reduce_batch and reduce_neuron:
+            from .errors import ModelDefinitionError
+            raise ModelDefinitionError(f"{where}: cannot reduce over batch and neurons at once")
+        plain, reductions = [], []
+        for name, v, mode in items:
+            if mode & VarAccessMode.REDUCE:
+                reductions.append((name, v, mode))
+            else:
+                plain.append(self.var_binding(v, "id", name, writable=not (
+                    mode & VarAccessMode.READ_ONLY)))
+        wu = cu.is_wu
+        base = ["t", "dt", "batch", "num_batch", "id"] + list(RANDOM_FUNCS)
+        if wu:
+            base += ["id_pre", "id_post", "id_syn", "num_pre", "num_post"]
+        else:
+            base += ["num_neurons"]
+        names = (base + [b.name for b in plain] + [r[0] for r in reductions] + d.param_names()
+                 + [x.name for x in d.derived_params] + list(cu.extra_global_params)
+                 + list(cu.egp_refs))
+        egps = dict(cu.extra_global_params)
+        egps.update(cu.egp_refs)
+        pre = self.param_decls(cu, d, cu.params, [code], cu.dynamic_params)
+        pre += self.egp_decls(egps, [code])
+        decls, backs = self.bind(plain, [code])
+        red_decl, red_combine, red_init, red_store = [], [], [], []
+        for name, v, mode in reductions:
+            t = self.ctype(v.type)
+            is_max = bool(mode & VarAccessMode.MAX)
+            ident = "-SCALAR_MAX" if is_max and t in ("float", "double") else (
+                "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
+            red_init.append(f"{t} red_{name} = {ident};")
+            red_decl.append(f"{t} {name} = {ident};")
+            red_combine.append(f"red_{name} = std::max(red_{name}, {name});" if is_max
+                               else f"red_{name} += {name};")
+            idx = self.var_index(v, "id")
+            red_store.append(f"{v.symbol}[{idx}] = red_{name};")
+        snippet = self.snippet(code, names, where, "update_code")
+        rng = self.rng_decl([code], stream_tag(cu.name, "cu"), "iT", "id", "batch")
+        iteration = ["{"] + rng + decls + red_decl + [snippet] + backs + red_combine + ["}"]
+        if wu:
+            sg = cu.sg
+            elem_head = self.wu_element_loop(sg)
+        else:
+            elem_head = [f"for (unsigned int id = 0; id < {cu.size}; id++) {{"]
+        lines = [f"// ---- custom update: {cu.name}", "{",
+                 f"const unsigned int num_batch = {B};"]
+        if not wu:
+            lines.append(f"const unsigned int num_neurons = {cu.size};")
+        lines += pre
+        if reduce_neuron:
+            lines += ["#pragma omp parallel for schedule(static)",
+                      f"for (int bb = 0; bb < {B}; bb++) {{",
+                      "const unsigned int batch = (unsigned int)bb;"] + red_init
+            lines += elem_head + iteration + ["}" * (2 if wu else 1)]
+            lines += red_store + ["}"]
+        else:
+            lines += ["#pragma omp parallel for schedule(static)"] + self.parallel_elements(
+                cu, wu)
+            lines += red_init
+            lines += [f"for (unsigned int batch = 0; batch < {B}; batch++) {{"]
+            lines += iteration + ["}"] + red_store + ["}" * (2 if wu else 1)]
+        lines.append("}")
+        return "\n".join(lines)
+
+    def wu_element_loop(self, sg: SynapseGroup) -> List[str]:
+        """Opening of a loop over synapses of ``sg`` binding id_pre/id_post/id/id_syn."""
+        if sg.matrix_type == "DENSE":
+            return [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{",
+                    f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; id_post++) {{",
+                    f"const unsigned int id = id_pre * {sg.trg.size} + id_post;",
+                    "const unsigned int id_syn = id;",
+                    f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};"]
+        return [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{",
+                f"for (unsigned int j = 0; j < rowLength_{sg.name}[id_pre]; j++) {{",
+                f"const unsigned int id = id_pre * {sg.max_row_length} + j;",
+                f"const unsigned int id_post = ind_{sg.name}[id];",
+                "const unsigned int id_syn = id;",
+                f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};"]
+
+    def parallel_elements(self, cu: CustomUpdate, wu: bool) -> List[str]:
+        if wu:
+            return self.wu_element_loop(cu.sg)
+        return [f"for (int ii = 0; ii < {cu.size}; ii++) {{",
+                "const unsigned int id = (unsigned int)ii;"]
+
+    # ------------------------------------------------------------ initialise
+    def init_var_code(self, group, var: Variable, elem_loop: List[str], close: int,
+                      id_names: List[str]) -> List[str]:
+        snip = var.init.snippet
+        code = snip.code.get("var_init_code", "")
+        where = (f"variable initialisation snippet '{snip.name}' (variable '{var.name}' of "
+                 f"'{group.name}')")
+        names = (["value", "dt", "batch", "num_batch", "t"] + id_names + list(RANDOM_FUNCS)
+                 + snip.param_names() + [d.name for d in snip.derived_params])
+        decls = self.param_decls(group, snip, var.init.params, [code])
+        t = self.ctype(var.type)
+        nb = self.B if var.batched else 1
+        idx = self.var_index(var, "id_elem", "batch")
+        body = ["{", f"{t} value = 0;"] + self.rng_decl(
+            [code], stream_tag(group.name, var.symbol, "init"), "id_elem", "batch", "0")
+        body += [self.snippet(code, names, where, "var_init_code"),
+                 f"{var.symbol}[{idx}] = ({c_storage_type(t, self.precision)})value;", "}"]
+        out = ["{", f"const unsigned int num_batch = {self.B};"] + decls
+        out += ["#pragma omp parallel for schedule(static)"] + elem_loop
+        out += [f"for (unsigned int batch = 0; batch < {nb}; batch++)"] + body
+        out += ["}" * close, "}"]
+        return out
+
+    def init_group_vars(self, group) -> List[str]:
+        out = []
+        if isinstance(group, SynapseGroup):
+            sides = [(group.vars, "syn"), (group.pre_vars, group.src.size),
+                     (group.post_vars, group.trg.size), (group.psm_vars, group.trg.size)]
+        else:
+            sides = [(group.vars, group.size)]
+        for store, size in sides:
+            for var in store.values():
+                if not isinstance(var.init, Init):
+                    continue
+                if size == "syn":
+                    sg = group
+                    if sg.matrix_type == "DENSE":
+                        loop = [f"for (int ip = 0; ip < {sg.src.size}; ip++) {{",
+                                "const unsigned int id_pre = (unsigned int)ip;",
+                                f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; "
+                                f"id_post++) {{",
+                                f"const size_t id_elem = (size_t)id_pre * {sg.trg.size} + id_post;"]
+                    else:
+                        loop = [f"for (int ip = 0; ip < {sg.src.size}; ip++) {{",
+                                "const unsigned int id_pre = (unsigned int)ip;",
+                                f"for (unsigned int j = 0; j < rowLength_{sg.name}[id_pre]; j++) {{",
+                                f"const size_t id_elem = (size_t)id_pre * {sg.max_row_length} + j;",
+                                f"const unsigned int id_post = ind_{sg.name}[id_elem];"]
+                    loop.append(f"const unsigned int num_pre = {sg.src.size}, "
+                                f"num_post = {sg.trg.size};")
+                    out += self.init_var_code(group, var, loop, 2,
+                                              ["id_pre", "id_post", "num_pre", "num_post"])
+                else:
+                    n = size if var.element else 1
+                    loop = [f"for (int ii = 0; ii < {n}; ii++) {{",
+                            "const unsigned int id = (unsigned int)ii; const size_t id_elem = id;",
+                            f"const unsigned int num_neurons = {size};"]
+                    out += self.init_var_code(group, var, loop, 1, ["id", "num_neurons"])
+        return out
+
+    def init_connectivity(self, sg: SynapseGroup) -> List[str]:
+        snip = sg.connectivity.snippet
+        code = snip.code.get("row_build_code", "")
+        where = f"sparse connectivity snippet '{snip.name}' (synapse population '{sg.name}')"
+        names = (["id_pre", "num_pre", "num_post", "id_post_begin", "id_thread", "num_threads",
+                  "addSynapse", "dt"] + list(RANDOM_FUNCS) + snip.param_names()
+                 + [d.name for d in snip.derived_params])
+        decls = self.param_decls(sg, snip, sg.connectivity.params, [code])
+        R = sg.max_row_length
+        out = ["{", "uint64_t overflow = 0;"] + decls
+        out += ["#pragma omp parallel for schedule(static) reduction(+:overflow)",
+                f"for (int ip = 0; ip < {sg.src.size}; ip++) {{",
+                "const unsigned int id_pre = (unsigned int)ip;",
+                f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};",
+                "const unsigned int id_post_begin = 0, id_thread = 0, num_threads = 1;",
+                "unsigned int rowLen = 0;"]
+        out += self.rng_decl([code], stream_tag(sg.name, "connectivity"), "id_pre", "0", "0")
+        out += [f"#define addSynapse(j) do {{ if (rowLen < {R}) {{ ind_{sg.name}[(size_t)id_pre"
+                f" * {R} + rowLen++] = (j); }} else {{ overflow++; }} }} while (0)",
+                self.snippet(code, names, where, "row_build_code"), "#undef addSynapse",
+                f"rowLength_{sg.name}[id_pre] = rowLen;", "}",
+                f"conn_overflow_{sg.name} = overflow;", "}"]
+        self.globals.append(f"uint64_t conn_overflow_{sg.name} = 0;")
+        return out
+
+    def build_columns(self, sg: SynapseGroup) -> List[str]:
+        return ["{",
+                f"std::memset(colLength_{sg.name}, 0, {sg.trg.size} * sizeof(uint32_t));",
+                f"for (unsigned int i = 0; i < {sg.src.size}; i++) {{",
+                f"    for (unsigned int j = 0; j < rowLength_{sg.name}[i]; j++) {{",
+                f"        const size_t syn = (size_t)i * {sg.max_row_length} + j;",
+                f"        const unsigned int post = ind_{sg.name}[syn];",
+                f"        remap_{sg.name}[(size_t)post * {sg.src.size} + colLength_{sg.name}[post]++]"
+                f" = (uint32_t)syn;",
+                "    }", "}", "}"]
+
+    # --------------------------------------------------------------- assemble
+    def generate(self) -> str:
+        m = self.model
+        self.declare_arrays()
+        step = ["extern \"C\" void step_time() {",
+                f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
+                "const scalar t = (scalar)((double)iT * (double)dt);"]
+        for sg in m.synapse_populations.values():
+            step.append(self.synapse_update(sg))
+        for pop in m.neuron_populations.values():
+            step.append(self.neuron_update(pop))
+        step += ["iT++;", "}"]
+        init = ["extern \"C\" void initialize(int user_connectivity_mask) {",
+                f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
+                "const scalar t = 0; (void)t;"]
+        for n, sg in enumerate(m.synapse_populations.values()):
+            if sg.matrix_type == "SPARSE" and sg.connectivity is not None:
+                init.append(f"if (!(user_connectivity_mask >> {n} & 1)) {{")
+                init += self.init_connectivity(sg)
+                init.append("}")
+        for group in self.all_groups():
+            init += self.init_group_vars(group)
+        for sg in m.synapse_populations.values():
+            if sg.matrix_type == "SPARSE" and self.needs_columns(sg):
+                init += self.build_columns(sg)
+        init.append("}")
+        custom = []
+        for group_name in sorted({cu.update_group for cu in m.custom_updates.values()}):
+            custom.append(f"extern \"C\" void custom_update_{group_name}() {{")
+            custom.append(f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};")
+            custom.append("const scalar t = (scalar)((double)iT * (double)dt);")
+            for cu in m.custom_updates.values():
+                if cu.update_group == group_name:
+                    custom.append(self.custom_update(cu))
+            custom.append("}")
+        body = "\n".join(step + init + custom)
+        src = (prelude(self.precision) + "#include <limits>\nextern \"C\" {\n"
+               + "\n".join(self.globals) + "\n}\n" + body + "\n")
+        return self.fix_lines(src)
+
+    @staticmethod
+    def fix_lines(src: str) -> str:
+        """Replace the reset markers with ``#line`` directives back into the generated file."""
+        out = []
+        for i, line in enumerate(src.split("\n"), start=1):
+            out.append(f'#line {i + 1} "model.cpp"' if line.strip() == LINE_RESET else line)
+        return "\n".join(out)

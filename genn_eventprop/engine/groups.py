@@ -1,0 +1,604 @@
+"""Populations, synapse groups, current sources and custom updates of a model.
+
+Groups hold what the user declared (model, parameter values, initial values)
+and, once the model is loaded, numpy arrays shared with the compiled code.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from . import builtins
+from .access import (CustomUpdateVarAccess, VarAccess, VarAccessDim, VarAccessMode,
+                     access_mode, custom_update_var_dims, model_var_dims)
+from .ctypes_map import numpy_dtype
+from .errors import ModelDefinitionError, StateError
+from .models import EGP, Init, ModelBase, VarReference
+from .snippet import closest
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ELEMENT_BATCH = VarAccessDim.ELEMENT | VarAccessDim.BATCH
+
+
+def check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ModelDefinitionError(
+            f"{what} name {name!r} is not a valid identifier: use letters, digits and "
+            "underscores, not starting with a digit")
+    return name
+
+
+def resolve_model(model, registry: Dict[str, ModelBase], kind: str, where: str) -> ModelBase:
+    """A model definition from an object or the name of a built-in."""
+    if isinstance(model, ModelBase):
+        return model
+    if isinstance(model, str):
+        if model in registry:
+            return registry[model]
+        raise ModelDefinitionError(
+            f"{where}: unknown built-in {kind} '{model}'.{closest(model, registry)} "
+            f"Built-in {kind}s: {', '.join(sorted(registry))}")
+    raise ModelDefinitionError(f"{where}: expected a {kind} definition or built-in name, "
+                               f"got {type(model).__name__}")
+
+
+def check_keys(given: Dict[str, Any], expected: List[str], what: str, where: str) -> None:
+    """Raise if ``given`` misses or adds names relative to ``expected``."""
+    given = dict(given or {})
+    unknown = [k for k in given if k not in expected]
+    if unknown:
+        k = unknown[0]
+        raise ModelDefinitionError(
+            f"{where}: unknown {what} '{k}'.{closest(k, expected)} "
+            f"Valid {what}s: {', '.join(expected) or '(none)'}")
+    missing = [k for k in expected if k not in given]
+    if missing:
+        raise ModelDefinitionError(
+            f"{where}: missing {what} '{missing[0]}'. All of these are required: "
+            f"{', '.join(expected)}")
+
+
+def resolve_init(value, where: str):
+    """A numeric constant, a numpy array or an Init with a resolved var-init snippet."""
+    if isinstance(value, Init):
+        snippet = resolve_model(value.snippet, builtins.VAR_INIT_SNIPPETS,
+                                "variable initialisation snippet", where)
+        check_keys(value.params, snippet.param_names(), "parameter", f"{where} ({snippet.name})")
+        return Init(snippet, dict(value.params))
+    if isinstance(value, (int, float, np.integer, np.floating, bool)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return np.asarray(value)
+    raise ModelDefinitionError(f"{where}: initial value must be a number, an array or "
+                               f"init_var(...), got {type(value).__name__}")
+
+
+class Variable:
+    """A state array shared with compiled code (PyGeNN ``Variable``).
+
+    ``view`` is the live array: shape ``(batch_size, size)`` for batched
+    variables when batch_size > 1, else ``(size,)``. For SPARSE synapse
+    variables ``values`` holds only the existing synapses, in row order.
+    """
+
+    def __init__(self, group, name: str, c_type: str, dims: VarAccessDim, size: int,
+                 init=None, mode=VarAccessMode.READ_WRITE):
+        self.group = group
+        self.name = name
+        self.type = c_type
+        self.dims = dims
+        self.size = size
+        self.init = init
+        self.mode = mode
+        self.symbol = f"{name}_{group.name}"
+        self._array: Optional[np.ndarray] = None
+
+    @property
+    def batched(self) -> bool:
+        return bool(self.dims & VarAccessDim.BATCH) and self.group.model.batch_size > 1
+
+    @property
+    def element(self) -> bool:
+        return bool(self.dims & VarAccessDim.ELEMENT)
+
+    def num_elements(self) -> int:
+        return (self.size if self.element else 1) * (self.group.model.batch_size
+                                                     if self.batched else 1)
+
+    def shape(self):
+        n = self.size if self.element else 1
+        return (self.group.model.batch_size, n) if self.batched else (n,)
+
+    def _allocate(self, precision: str) -> np.ndarray:
+        dtype = numpy_dtype(self.type, precision, f"variable '{self.name}' of '{self.group.name}'")
+        self._array = np.zeros(self.num_elements(), dtype=dtype)
+        return self._array
+
+    def _require_loaded(self):
+        if self._array is None:
+            raise StateError(f"variable '{self.name}' of '{self.group.name}' has no storage "
+                             "yet: call model.build() and model.load() first")
+
+    @property
+    def view(self) -> np.ndarray:
+        self._require_loaded()
+        return self._array.reshape(self.shape())
+
+    @property
+    def current_view(self) -> np.ndarray:
+        return self.view
+
+    @property
+    def values(self) -> np.ndarray:
+        self._require_loaded()
+        sparse = self.group._sparse_mask() if self.element else None
+        v = self.view
+        if sparse is None:
+            return v.copy()
+        return v[..., sparse].copy()
+
+    @values.setter
+    def values(self, vals):
+        self._require_loaded()
+        sparse = self.group._sparse_mask() if self.element else None
+        v = self.view
+        vals = np.asarray(vals)
+        if sparse is None:
+            v[...] = _broadcast(vals, v.shape, self)
+        else:
+            v[..., sparse] = _broadcast(vals, v[..., sparse].shape, self)
+
+    @property
+    def current_values(self) -> np.ndarray:
+        return self.values
+
+    def pull_from_device(self):
+        """No-op: the CPU backend shares memory with numpy."""
+
+    def push_to_device(self):
+        """No-op: the CPU backend shares memory with numpy."""
+
+
+def _broadcast(vals: np.ndarray, shape, var: Variable) -> np.ndarray:
+    try:
+        return np.broadcast_to(vals, shape)
+    except ValueError:
+        raise ModelDefinitionError(
+            f"variable '{var.name}' of '{var.group.name}': values of shape {vals.shape} do "
+            f"not fit shape {shape}") from None
+
+
+class ExtraGlobalParameter:
+    """An extra global parameter: pointer EGPs are arrays, scalar EGPs one value."""
+
+    def __init__(self, group, egp: EGP):
+        self.group = group
+        self.name = egp.name
+        self.type = egp.value_type
+        self.is_pointer = egp.is_pointer
+        self.symbol = f"{egp.name}_{group.name}"
+        self._array: Optional[np.ndarray] = None
+        self._init_values = None
+
+    def set_init_values(self, values):
+        """Give the values (copied into storage of matching type at load)."""
+        self._init_values = np.atleast_1d(np.asarray(values))
+        if self._array is not None:
+            self._bind(self._init_values)
+
+    def _bind(self, values):
+        dtype = numpy_dtype(self.type, self.group.model.precision, f"EGP '{self.name}'")
+        self._array = np.ascontiguousarray(values, dtype=dtype).reshape(-1).copy()
+        self.group.model._runtime_set_pointer(self.symbol, self._array, self.is_pointer)
+
+    @property
+    def view(self) -> np.ndarray:
+        if self._array is None:
+            raise StateError(f"extra global parameter '{self.name}' of '{self.group.name}' "
+                             "has no values: call set_init_values(...) and load the model")
+        return self._array
+
+    @property
+    def values(self):
+        return self.view.copy()
+
+    @values.setter
+    def values(self, vals):
+        vals = np.atleast_1d(np.asarray(vals))
+        if self._array is not None and vals.size == self._array.size:
+            self._array[:] = vals.reshape(-1)
+        else:
+            self._bind(vals)
+
+    def pull_from_device(self):
+        """No-op on CPU."""
+
+    def push_to_device(self):
+        """Re-point the compiled code at the array (needed if it was replaced)."""
+        if self._array is not None:
+            self.group.model._runtime_set_pointer(self.symbol, self._array, self.is_pointer)
+
+
+class Group:
+    """Common part of every group: name, model definition, params, vars, EGPs."""
+
+    kind = "group"
+
+    def __init__(self, model, name: str, definition: ModelBase, params: Dict[str, Any]):
+        self.model = model
+        self.name = name
+        self.definition = definition
+        self.where = f"{self.kind} '{name}' (model '{definition.name}')"
+        check_keys(params, definition.param_names(), "parameter", self.where)
+        self.params = dict(params or {})
+        self.dynamic_params: set = set()
+        self.vars: Dict[str, Variable] = {}
+        self.extra_global_params: Dict[str, ExtraGlobalParameter] = {
+            e.name: ExtraGlobalParameter(self, e) for e in definition.extra_global_params}
+
+    def _add_vars(self, defs, inits: Dict[str, Any], size: int, what: str = "variable"):
+        check_keys(inits, [v.name for v in defs], what, self.where)
+        for v in defs:
+            init = resolve_init(inits[v.name], f"{self.where}, {what} '{v.name}'")
+            dims = model_var_dims(v.access if v.access is not None else VarAccess.READ_WRITE)
+            var = Variable(self, v.name, v.type, dims, size, init, access_mode(v.access))
+            self._check_init_shape(var)
+            self.vars[v.name] = var
+
+    def _check_init_shape(self, var: Variable):
+        if isinstance(var.init, np.ndarray) and self._sparse_mask_possible() is False:
+            n = var.size if var.element else 1
+            allowed = {(n,), (var.num_elements(),), var.shape()}
+            if var.init.shape not in allowed and var.init.size != 1:
+                raise ModelDefinitionError(
+                    f"{self.where}, variable '{var.name}': initial values have shape "
+                    f"{var.init.shape}, expected {var.shape()} (or ({n},) shared by the batch)")
+
+    def _sparse_mask_possible(self):
+        return False
+
+    def _sparse_mask(self):
+        return None
+
+    def derived_param_values(self, definition: Optional[ModelBase] = None,
+                             params: Optional[Dict[str, Any]] = None) -> Dict[str, float]:
+        definition = definition or self.definition
+        params = self.params if params is None else params
+        values = dict(params)
+        out = {}
+        for d in definition.derived_params:
+            try:
+                out[d.name] = d.func(_ParamView(values), self.model.dt)
+            except Exception as exc:
+                raise ModelDefinitionError(
+                    f"{self.where}: derived parameter '{d.name}' of model "
+                    f"'{definition.name}' failed: {exc}") from exc
+            values[d.name] = out[d.name]
+        return out
+
+    def set_param_dynamic(self, param_name: str, dynamic: bool = True):
+        """Make a parameter changeable after build (``set_dynamic_param_value``)."""
+        if param_name not in self.params:
+            raise ModelDefinitionError(f"{self.where}: no parameter '{param_name}'."
+                                       f"{closest(param_name, self.params)}")
+        if self.model._built:
+            raise StateError(f"{self.where}: set_param_dynamic must be called before build()")
+        (self.dynamic_params.add if dynamic else self.dynamic_params.discard)(param_name)
+
+    def set_dynamic_param_value(self, param_name: str, value):
+        if param_name not in self.dynamic_params:
+            raise ModelDefinitionError(
+                f"{self.where}: parameter '{param_name}' is not dynamic; call "
+                f"set_param_dynamic('{param_name}') before build()")
+        self.params[param_name] = value
+        self.model._runtime_set_scalar(f"dp_{param_name}_{self.name}", value)
+
+    def all_variables(self) -> List[Variable]:
+        return list(self.vars.values())
+
+
+class _ParamView(dict):
+    """Parameter dict for derived-parameter functions (dict access as in PyGeNN)."""
+
+
+class NeuronGroup(Group):
+    kind = "neuron population"
+
+    def __init__(self, model, name, num_neurons, definition, params, vars_):
+        super().__init__(model, name, definition, params)
+        if int(num_neurons) <= 0:
+            raise ModelDefinitionError(f"{self.where}: num_neurons must be positive, "
+                                       f"got {num_neurons}")
+        self.num_neurons = self.size = int(num_neurons)
+        self._add_vars(definition.vars, vars_, self.size)
+        self.spike_recording_enabled = False
+        self.spike_event_recording_enabled = False
+        self.in_syn: List["SynapseGroup"] = []
+        self.out_syn: List["SynapseGroup"] = []
+        self.current_sources: List["CurrentSource"] = []
+        self.spike_arrays = None
+
+    @property
+    def num_delay_slots(self) -> int:
+        return 1 + max([sg.axonal_delay_steps for sg in self.out_syn] + [0])
+
+    @property
+    def spike_recording_data(self):
+        """Per batch member, ``(times_ms, neuron_ids)`` of the recorded spikes."""
+        if not self.spike_recording_enabled:
+            raise StateError(f"{self.where}: spike recording is not enabled; set "
+                             "spike_recording_enabled = True before build()")
+        return self.model._recording_data(self)
+
+
+class SynapseGroup(Group):
+    kind = "synapse population"
+
+    def __init__(self, model, name, matrix_type, source: NeuronGroup, target: NeuronGroup,
+                 wu_init: Init, ps_init: Init, connectivity_init: Optional[Init]):
+        wu = resolve_model(wu_init.snippet, builtins.WEIGHT_UPDATE_MODELS,
+                           "weight update model", f"synapse population '{name}'")
+        super().__init__(model, name, wu, wu_init.params)
+        mt = str(matrix_type).upper().split(".")[-1]
+        if mt not in ("DENSE", "SPARSE"):
+            raise ModelDefinitionError(f"{self.where}: matrix type {matrix_type!r} is not "
+                                       "supported; use 'DENSE' or 'SPARSE'")
+        self.matrix_type = mt
+        self.src, self.trg = source, target
+        self.wu = wu
+        self.ps = resolve_model(ps_init.snippet, builtins.POSTSYNAPTIC_MODELS,
+                                "postsynaptic model", self.where)
+        self.ps_where = f"synapse population '{name}' (postsynaptic model '{self.ps.name}')"
+        check_keys(ps_init.params, self.ps.param_names(), "parameter", self.ps_where)
+        self.ps_params = dict(ps_init.params)
+        if self.ps.neuron_var_refs or wu.psm_var_refs:
+            raise ModelDefinitionError(f"{self.where}: neuron/PSM variable references of "
+                                       "postsynaptic models are not supported by this engine")
+        self.axonal_delay_steps = 0
+        self.pre_target_var = "Isyn"
+        self.post_target_var = "Isyn"
+        self.connectivity = None
+        self._user_connectivity = None
+        if mt == "SPARSE" and connectivity_init is not None:
+            snip = resolve_model(connectivity_init.snippet, builtins.SPARSE_INIT_SNIPPETS,
+                                 "sparse connectivity snippet", self.where)
+            check_keys(connectivity_init.params, snip.param_names(), "parameter",
+                       f"{self.where}, connectivity '{snip.name}'")
+            self.connectivity = Init(snip, dict(connectivity_init.params))
+        elif mt == "DENSE" and connectivity_init is not None:
+            raise ModelDefinitionError(f"{self.where}: DENSE connectivity takes no "
+                                       "connectivity initialiser; use 'SPARSE'")
+        self.max_row_length = self._max_row_length()
+        self._add_vars(wu.vars, wu_init.vars, source.size * self.max_row_length)
+        self.pre_vars: Dict[str, Variable] = {}
+        self.post_vars: Dict[str, Variable] = {}
+        self.psm_vars: Dict[str, Variable] = {}
+        self._add_side_vars(self.pre_vars, wu.pre_vars, wu_init.pre_vars, source.size,
+                            "presynaptic variable")
+        self._add_side_vars(self.post_vars, wu.post_vars, wu_init.post_vars, target.size,
+                            "postsynaptic variable")
+        self._add_side_vars(self.psm_vars, self.ps.vars, ps_init.vars, target.size,
+                            "postsynaptic model variable")
+        self.pre_var_refs = self._neuron_refs(wu.pre_neuron_var_refs, wu_init.pre_var_refs,
+                                              source, "presynaptic neuron variable reference")
+        self.post_var_refs = self._neuron_refs(wu.post_neuron_var_refs, wu_init.post_var_refs,
+                                               target, "postsynaptic neuron variable reference")
+        self.ps_extra_global_params = {e.name: ExtraGlobalParameter(self, e)
+                                       for e in self.ps.extra_global_params}
+        for name, egp in self.ps_extra_global_params.items():
+            egp.symbol = f"{name}_ps_{self.name}"
+        self.row_length = None
+        self.ind = None
+
+    def _add_side_vars(self, store, defs, inits, size, what):
+        check_keys(inits, [v.name for v in defs], what, self.where)
+        for v in defs:
+            init = resolve_init(inits[v.name], f"{self.where}, {what} '{v.name}'")
+            dims = model_var_dims(v.access if v.access is not None else VarAccess.READ_WRITE)
+            var = Variable(self, v.name, v.type, dims, size, init, access_mode(v.access))
+            suffix = {"presynaptic variable": "pre", "postsynaptic variable": "post"}.get(what, "psm")
+            var.symbol = f"{v.name}_{suffix}_{self.name}"
+            store[v.name] = var
+
+    def _neuron_refs(self, slots, given, pop, what):
+        check_keys(given, [r.name for r in slots], what, self.where)
+        refs = {}
+        for slot in slots:
+            ref = given[slot.name]
+            if not isinstance(ref, VarReference) or ref.group is not pop or \
+                    ref.var_name not in pop.vars:
+                raise ModelDefinitionError(
+                    f"{self.where}: {what} '{slot.name}' must be create_var_ref(<{pop.name}>, "
+                    f"<one of {', '.join(pop.vars)}>)")
+            refs[slot.name] = pop.vars[ref.var_name]
+        return refs
+
+    def _max_row_length(self) -> int:
+        if self.matrix_type == "DENSE":
+            return self.trg.size
+        if self.connectivity is None:
+            return self.trg.size
+        func = self.connectivity.snippet.calc_max_row_len_func
+        if func is None:
+            return self.trg.size
+        pars = dict(self.connectivity.params)
+        pars.update(self.derived_param_values(self.connectivity.snippet, pars))
+        return max(1, min(self.trg.size, int(func(self.src.size, self.trg.size, pars))))
+
+    def _sparse_mask_possible(self):
+        return self.matrix_type == "SPARSE"
+
+    def _sparse_mask(self):
+        if self.matrix_type != "SPARSE":
+            return None
+        if self.row_length is None:
+            raise StateError(f"{self.where}: connectivity is only known after load()")
+        k = np.arange(self.max_row_length)
+        return (k[None, :] < self.row_length[:, None]).reshape(-1)
+
+    def set_sparse_connections(self, pre_indices, post_indices):
+        """Give SPARSE connectivity explicitly as parallel index arrays (before build)."""
+        if self.matrix_type != "SPARSE":
+            raise ModelDefinitionError(f"{self.where}: set_sparse_connections needs SPARSE")
+        pre = np.asarray(pre_indices, dtype=np.int64).reshape(-1)
+        post = np.asarray(post_indices, dtype=np.int64).reshape(-1)
+        if pre.shape != post.shape:
+            raise ModelDefinitionError(f"{self.where}: pre and post index arrays differ in "
+                                       f"length ({pre.size} vs {post.size})")
+        if pre.size and (pre.min() < 0 or pre.max() >= self.src.size or post.min() < 0
+                         or post.max() >= self.trg.size):
+            raise ModelDefinitionError(f"{self.where}: connection indices out of range "
+                                       f"(pre < {self.src.size}, post < {self.trg.size})")
+        order = np.lexsort((post, pre))
+        self._user_order = order
+        self._user_connectivity = (pre[order], post[order])
+        counts = np.bincount(pre, minlength=self.src.size)
+        self.max_row_length = max(1, int(counts.max()) if counts.size else 1)
+        for var in self.vars.values():
+            var.size = self.src.size * self.max_row_length
+
+    def get_sparse_pre_inds(self) -> np.ndarray:
+        mask = self._sparse_mask()
+        return np.repeat(np.arange(self.src.size), self.max_row_length)[mask]
+
+    def get_sparse_post_inds(self) -> np.ndarray:
+        return self.ind.reshape(-1)[self._sparse_mask()].astype(np.int64)
+
+    def pull_connectivity_from_device(self):
+        """No-op on CPU."""
+
+    def push_connectivity_to_device(self):
+        """No-op on CPU."""
+
+    def all_variables(self):
+        return (list(self.vars.values()) + list(self.pre_vars.values())
+                + list(self.post_vars.values()) + list(self.psm_vars.values()))
+
+
+class CurrentSource(Group):
+    kind = "current source"
+
+    def __init__(self, model, name, definition, pop: NeuronGroup, params, vars_, var_refs):
+        super().__init__(model, name, definition, params)
+        self.pop = pop
+        self.size = pop.size
+        self._add_vars(definition.vars, vars_, pop.size)
+        check_keys(var_refs, [r.name for r in definition.neuron_var_refs],
+                   "neuron variable reference", self.where)
+        self.neuron_var_refs = {}
+        for slot in definition.neuron_var_refs:
+            ref = var_refs[slot.name]
+            if not isinstance(ref, VarReference) or ref.group is not pop:
+                raise ModelDefinitionError(f"{self.where}: neuron variable reference "
+                                           f"'{slot.name}' must reference a variable of "
+                                           f"'{pop.name}'")
+            self.neuron_var_refs[slot.name] = pop.vars[ref.var_name]
+
+
+class CustomUpdate(Group):
+    """A custom update over neuron-like or per-synapse variables.
+
+    Its size and batching follow the variables it references: it is batched
+    when any referenced variable has a batch axis.
+    """
+
+    kind = "custom update"
+
+    def __init__(self, model, name, group_name, definition, params, vars_, var_refs, egp_refs):
+        super().__init__(model, name, definition, params)
+        self.update_group = check_name(group_name, "custom update group")
+        check_keys(var_refs, [r.name for r in definition.var_refs], "variable reference",
+                   self.where)
+        self.var_refs: Dict[str, Variable] = {}
+        self.ref_modes: Dict[str, VarAccessMode] = {}
+        self.sg: Optional[SynapseGroup] = None
+        sizes = set()
+        for slot in definition.var_refs:
+            ref = var_refs[slot.name]
+            var = self._resolve_ref(ref, slot.name)
+            self.var_refs[slot.name] = var
+            self.ref_modes[slot.name] = access_mode(slot.access)
+            if ref.kind == "wu":
+                if self.sg is not None and self.sg is not ref.group:
+                    raise ModelDefinitionError(f"{self.where}: all weight-update references "
+                                               "must be to the same synapse population")
+                self.sg = ref.group
+            sizes.add((ref.kind == "wu", var.size))
+        if len({k for k, _ in sizes}) > 1:
+            raise ModelDefinitionError(f"{self.where}: cannot mix neuron and weight-update "
+                                       "variable references in one custom update")
+        if len(sizes) > 1:
+            raise ModelDefinitionError(
+                f"{self.where}: referenced variables differ in size "
+                f"({sorted(s for _, s in sizes)}); a custom update covers one population")
+        self.size = sizes.pop()[1] if sizes else 1
+        batched = any(v.dims & VarAccessDim.BATCH for v in self.var_refs.values())
+        self.dims = VarAccessDim.ELEMENT | (VarAccessDim.BATCH if batched else VarAccessDim(0))
+        check_keys(vars_, definition.var_names(), "variable", self.where)
+        for v in definition.vars:
+            init = resolve_init(vars_[v.name], f"{self.where}, variable '{v.name}'")
+            dims = self._var_dims(v.access)
+            self.vars[v.name] = Variable(self, v.name, v.type, dims, self.size, init,
+                                         access_mode(v.access))
+        self._check_ref_modes()
+        check_keys(egp_refs, [e.name for e in definition.extra_global_param_refs],
+                   "extra global parameter reference", self.where)
+        self.egp_refs = {}
+        for e in definition.extra_global_param_refs:
+            ref = egp_refs[e.name]
+            if ref.egp_name not in ref.group.extra_global_params:
+                raise ModelDefinitionError(f"{self.where}: '{ref.group.name}' has no extra "
+                                           f"global parameter '{ref.egp_name}'")
+            self.egp_refs[e.name] = ref.group.extra_global_params[ref.egp_name]
+
+    def _resolve_ref(self, ref, slot_name):
+        if not isinstance(ref, VarReference):
+            raise ModelDefinitionError(f"{self.where}: variable reference '{slot_name}' must be "
+                                       "made with create_var_ref or create_wu_var_ref")
+        group = ref.group
+        store = {"neuron": getattr(group, "vars", {}), "wu": getattr(group, "vars", {}),
+                 "psm": getattr(group, "psm_vars", {}), "wu_pre": getattr(group, "pre_vars", {}),
+                 "wu_post": getattr(group, "post_vars", {})}.get(ref.kind)
+        if ref.kind == "out_post":
+            raise ModelDefinitionError(f"{self.where}: out-post references are not supported")
+        if ref.kind == "neuron" and isinstance(group, SynapseGroup):
+            raise ModelDefinitionError(f"{self.where}: reference '{slot_name}' points at "
+                                       f"synapse population '{group.name}'; use "
+                                       "create_wu_var_ref for per-synapse variables")
+        if ref.kind == "wu" and not isinstance(group, SynapseGroup):
+            raise ModelDefinitionError(f"{self.where}: create_wu_var_ref needs a synapse "
+                                       f"population, '{group.name}' is not one")
+        if ref.var_name not in store:
+            raise ModelDefinitionError(
+                f"{self.where}: reference '{slot_name}': '{group.name}' has no variable "
+                f"'{ref.var_name}'.{closest(ref.var_name, store)} Valid: {', '.join(store)}")
+        return store[ref.var_name]
+
+    def _var_dims(self, access) -> VarAccessDim:
+        if access is None:
+            return self.dims
+        if isinstance(access, VarAccess):
+            return VarAccessDim(int(access) & int(self.dims) & int(ELEMENT_BATCH))
+        return custom_update_var_dims(access, self.dims)
+
+    def _check_ref_modes(self):
+        for name, var in self.var_refs.items():
+            mode = self.ref_modes[name]
+            if mode & VarAccessMode.REDUCE:
+                if var.dims == self.dims:
+                    raise ModelDefinitionError(
+                        f"{self.where}: reduction reference '{name}' targets '{var.name}' of "
+                        f"'{var.group.name}', which has the same dimensions as the update; "
+                        "a reduction target must drop the batch or the neuron axis")
+
+    @property
+    def is_wu(self) -> bool:
+        return self.sg is not None
+
+    def _sparse_mask_possible(self):
+        return self.sg is not None and self.sg.matrix_type == "SPARSE"
+
+    def _sparse_mask(self):
+        return self.sg._sparse_mask() if self._sparse_mask_possible() else None

@@ -1,0 +1,135 @@
+"""Checks and wraps the C-like code strings of model definitions.
+
+Snippets are pasted verbatim into generated C++. Before that, every identifier
+is checked against the names the snippet may use, so that a typo is reported
+against the model and snippet (with its line) instead of as a C++ error.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Iterable, List, Set, Tuple
+
+from .errors import SnippetError
+
+C_KEYWORDS = {
+    "if", "else", "for", "while", "do", "return", "break", "continue", "switch", "case",
+    "default", "const", "static", "true", "false", "sizeof", "goto", "void", "inline",
+    "static_cast", "reinterpret_cast", "constexpr", "unsigned", "signed", "long", "short",
+}
+C_TYPES = {
+    "scalar", "float", "double", "int", "bool", "char", "auto", "size_t", "timepoint",
+    "uint8_t", "int8_t", "uint16_t", "int16_t", "uint32_t", "int32_t", "uint64_t", "int64_t",
+}
+C_MATH = {
+    "exp", "expf", "exp2", "expm1", "log", "logf", "log2", "log10", "log1p", "sqrt", "sqrtf",
+    "cbrt", "pow", "powf", "fabs", "fabsf", "abs", "fmin", "fmax", "fminf", "fmaxf", "min",
+    "max", "floor", "floorf", "ceil", "ceilf", "round", "roundf", "trunc", "rint", "lrint",
+    "fmod", "remainder", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
+    "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "tgamma", "lgamma", "hypot", "copysign",
+    "isnan", "isinf", "isfinite", "signbit", "fma", "ldexp", "frexp", "modf", "nan",
+    "INFINITY", "NAN", "M_PI", "M_E", "FLT_MAX", "DBL_MAX", "FLT_MIN", "DBL_MIN",
+    "FLT_EPSILON", "DBL_EPSILON", "INT_MAX", "UINT_MAX", "SCALAR_MAX", "SCALAR_MIN",
+    "TIME_MAX", "printf",
+}
+RANDOM_FUNCS = {"gennrand", "gennrand_uniform", "gennrand_normal", "gennrand_exponential",
+                "gennrand_log_normal", "gennrand_gamma", "gennrand_binomial"}
+
+_TOKEN = re.compile(r"""
+    (?P<comment>//[^\n]*|/\*.*?\*/)
+  | (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFuUlL]*)
+  | (?P<ident>[A-Za-z_]\w*)
+  | (?P<other>->|::|\S)
+""", re.VERBOSE | re.DOTALL)
+
+_DECL_TYPES = C_TYPES | {"unsigned", "signed", "long", "short"}
+
+
+def tokens(code: str) -> List[Tuple[str, str, int]]:
+    """(kind, text, line) for each token, comments dropped; lines count from 1."""
+    out = []
+    for m in _TOKEN.finditer(code):
+        kind = m.lastgroup
+        if kind == "comment":
+            continue
+        line = code.count("\n", 0, m.start()) + 1
+        out.append((kind, m.group(), line))
+    return out
+
+
+def declared_names(toks: List[Tuple[str, str, int]]) -> Set[str]:
+    """Names declared locally in a snippet (``scalar a = 1, b;``, ``for (int i ...``)."""
+    names: Set[str] = set()
+    i, n = 0, len(toks)
+    while i < n:
+        kind, text, _ = toks[i]
+        if kind == "ident" and text in _DECL_TYPES:
+            j = i + 1
+            while j < n and (toks[j][1] in _DECL_TYPES or toks[j][1] in ("*", "&", "const")):
+                j += 1
+            if j < n and toks[j][0] == "ident":
+                names.add(toks[j][1])
+                depth = 0
+                k = j + 1
+                while k < n:
+                    t = toks[k][1]
+                    if t in "([{":
+                        depth += 1
+                    elif t in ")]}":
+                        if depth == 0:
+                            break
+                        depth -= 1
+                    elif t == ";" and depth == 0:
+                        break
+                    elif t == "," and depth == 0 and k + 1 < n and toks[k + 1][0] == "ident":
+                        names.add(toks[k + 1][1])
+                    k += 1
+            i = j
+        i += 1
+    return names
+
+
+def used_identifiers(code: str) -> List[Tuple[str, int]]:
+    """Identifiers a snippet reads or calls, excluding members (``a.b``) and locals."""
+    toks = tokens(code)
+    local = declared_names(toks)
+    out = []
+    for i, (kind, text, line) in enumerate(toks):
+        if kind != "ident":
+            continue
+        prev = toks[i - 1][1] if i > 0 else ""
+        if prev in (".", "->", "::"):
+            continue
+        if text in local or text in C_KEYWORDS or text in C_TYPES:
+            continue
+        out.append((text, line))
+    return out
+
+
+def closest(name: str, valid: Iterable[str]) -> str:
+    """Text suggesting the closest valid name, or an empty string."""
+    match = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" Did you mean '{match[0]}'?" if match else ""
+
+
+def check_identifiers(code: str, allowed: Iterable[str], where: str) -> None:
+    """Raise SnippetError naming ``where`` and the line if ``code`` uses an unknown name."""
+    allowed = set(allowed) | C_MATH
+    for name, line in used_identifiers(code):
+        if name not in allowed:
+            valid = sorted(n for n in allowed if n not in C_MATH)
+            raise SnippetError(
+                f"{where}, line {line}: unknown identifier '{name}'.{closest(name, valid)} "
+                f"Valid names here: {', '.join(valid)} (plus C math functions).")
+
+
+def uses(code: str, name: str) -> bool:
+    """Whether ``code`` mentions the identifier ``name``."""
+    return any(t == name for k, t, _ in tokens(code) if k == "ident")
+
+
+def with_line(code: str, label: str) -> str:
+    """The snippet preceded by a ``#line`` directive so compiler errors name ``label``."""
+    label = label.replace("\\", "/").replace('"', "'")
+    return f'#line 1 "{label}"\n{code.strip()}\n'
