@@ -64,7 +64,7 @@ class Generator:
     def add_array(self, symbol: str, c_type: str, count: int) -> None:
         st = c_storage_type(c_type, self.precision)
         self.arrays.append(ArraySpec(symbol, st, int(count)))
-        self.globals.append(f"{st}* {symbol} = nullptr;")
+        self.globals.append(f"{st}* __restrict__ {symbol} = nullptr;")
 
     def var_index(self, var: Variable, element: str, batch: str = "batch") -> str:
         """Index of ``var`` for an element expression and a batch expression."""
@@ -241,11 +241,8 @@ class Generator:
         slots = pop.num_delay_slots
         if slots > 1:
             lines.append(f"spkQuePtr_{pop.name} = (spkQuePtr_{pop.name} + 1) % {slots};")
-        lines.append(f"#pragma omp parallel for schedule(static)")
-        lines.append(f"for (int64_t k = 0; k < (int64_t){B * N}; k++) {{")
-        body = [f"const unsigned int batch = (unsigned int)(k / {N});",
-                f"const unsigned int id = (unsigned int)(k % {N});",
-                f"const unsigned int num_neurons = {N};",
+        direct = B > 1
+        body = [f"const unsigned int num_neurons = {N};",
                 f"const unsigned int num_batch = {B};",
                 f"const scalar st = sT_{pop.name}[k];"]
         all_code = [sim, thresh, reset]
@@ -281,7 +278,10 @@ class Generator:
                                      "threshold_condition_code", template))
         else:
             body.append("const bool spiked = false;")
-        body.append(f"spkFlag_{pop.name}[k] = spiked ? 1 : 0;")
+        if direct:
+            body.append("if (spiked) { out_spk[n_spk++] = id; if (rec) { rec[id / 32] |= (1u << (id % 32)); } }")
+        else:
+            body.append(f"spkFlag_{pop.name}[k] = spiked ? 1 : 0;")
         body.append("if (spiked) {")
         body.append(f"    sT_{pop.name}[k] = t;")
         if reset:
@@ -291,11 +291,60 @@ class Generator:
         body.append("if (spiked) {")
         body += self.wu_neuron_side_blocks(pop, "spike")
         body.append("}")
-        body += self.event_conditions(pop)
-        lines += ["    " + x for x in "\n".join(body).split("\n")]
-        lines.append("}")
-        lines += self.compaction(pop)
+        body += self.event_conditions(pop, direct)
+        body = ["    " + x for x in "\n".join(body).split("\n")]
+        if direct:
+            lines += self.per_batch_neuron_loop(pop, body)
+        else:
+            lines += ["#pragma omp parallel for schedule(static)",
+                      f"for (int64_t k = 0; k < (int64_t){B * N}; k++) {{",
+                      f"const unsigned int batch = (unsigned int)(k / {N});",
+                      f"const unsigned int id = (unsigned int)(k % {N});"] + body + ["}"]
+            lines += self.compaction(pop)
         return "\n".join(lines)
+
+    def event_outputs(self, pop: NeuronGroup):
+        """(name, count slot, list start) of the spike list and each spike-like event list."""
+        slots, N = pop.num_delay_slots, pop.size
+        q = f"spkQuePtr_{pop.name}"
+        out = [("spk", f"spkCnt_{pop.name}[b * {slots} + {q}]",
+                f"spk_{pop.name} + ((size_t)b * {slots} + {q}) * {N}")]
+        for sg in pop.out_syn:
+            if "pre_event_threshold_condition_code" in sg.wu.code:
+                out.append((f"evntFlag_{sg.name}", f"evntCnt_{sg.name}[b * {slots} + {q}]",
+                            f"evnt_{sg.name} + ((size_t)b * {slots} + {q}) * {N}"))
+        for sg in pop.in_syn:
+            if "post_event_threshold_condition_code" in sg.wu.code:
+                out.append((f"pevntFlag_{sg.name}", f"pevntCnt_{sg.name}[b]",
+                            f"pevnt_{sg.name} + (size_t)b * {N}"))
+        return out
+
+    def recording_pointer(self, pop: NeuronGroup) -> List[str]:
+        words = (pop.size + 31) // 32
+        out = ["uint32_t* rec = nullptr;"]
+        if pop.spike_recording_enabled:
+            out += [f"if (recordSpk_{pop.name} && numRecordingTimesteps) {{",
+                    f"    rec = recordSpk_{pop.name} + ((size_t)(iT % numRecordingTimesteps)"
+                    f" * {self.B} + b) * {words};",
+                    f"    std::memset(rec, 0, {words} * sizeof(uint32_t));",
+                    "}"]
+        return out
+
+    def per_batch_neuron_loop(self, pop: NeuronGroup, body: List[str]) -> List[str]:
+        """Batch members in parallel, neurons in order: spikes are appended directly."""
+        N = pop.size
+        outs = self.event_outputs(pop)
+        lines = ["#pragma omp parallel for schedule(static)",
+                 f"for (int b = 0; b < {self.B}; b++) {{",
+                 "const unsigned int batch = (unsigned int)b;"]
+        lines += self.recording_pointer(pop)
+        for name, _, start in outs:
+            lines += [f"uint32_t n_{name} = 0;", f"uint32_t* const out_{name} = {start};"]
+        lines += [f"for (unsigned int id = 0; id < {N}; id++) {{",
+                  f"const size_t k = (size_t)b * {N} + id;"] + body + ["}"]
+        lines += [f"{count} = n_{name};" for name, count, _ in outs]
+        lines.append("}")
+        return lines
 
     @staticmethod
     def check_target(target, inputs, sg, what):
@@ -402,7 +451,7 @@ class Generator:
         out.append("}")
         return out
 
-    def event_conditions(self, pop: NeuronGroup) -> List[str]:
+    def event_conditions(self, pop: NeuronGroup, direct: bool) -> List[str]:
         """Spike-like event conditions of outgoing (pre) and incoming (post) synapses."""
         out = []
         for side, groups, flag in (("pre", pop.out_syn, "evntFlag"),
@@ -421,36 +470,18 @@ class Generator:
                                      [f"const unsigned int id_{side} = id;",
                                       f"const unsigned int num_{side} = num_neurons;"],
                                      stream_tag(sg.name, key), "id",
-                                     template=f"{flag}_{sg.name}[k] = ({{}}) ? 1 : 0;")
+                                     template=(f"if ({{}}) {{{{ out_{flag}_{sg.name}[n_{flag}_{sg.name}++] = id; }}}}"
+                                               if direct else f"{flag}_{sg.name}[k] = ({{}}) ? 1 : 0;"))
         return out
 
     def compaction(self, pop: NeuronGroup) -> List[str]:
         """Turn per-neuron flags into ordered per-batch spike lists (+ recording bits)."""
-        B, N = self.B, pop.size
-        slots = pop.num_delay_slots
-        words = (N + 31) // 32
-        q = f"spkQuePtr_{pop.name}"
-        out = ["#pragma omp parallel for schedule(static)",
-               f"for (int b = 0; b < {B}; b++) {{",
-               f"    uint32_t* rec = nullptr;"]
-        if pop.spike_recording_enabled:
-            out += [f"    if (recordSpk_{pop.name} && numRecordingTimesteps) {{",
-                    f"        rec = recordSpk_{pop.name} + ((size_t)(iT % numRecordingTimesteps)"
-                    f" * {B} + b) * {words};",
-                    f"        std::memset(rec, 0, {words} * sizeof(uint32_t));",
-                    "    }"]
-        out.append(f"    spkCnt_{pop.name}[b * {slots} + {q}] = compact_flags(spkFlag_{pop.name}"
-                   f" + (size_t)b * {N}, {N}, spk_{pop.name} + ((size_t)b * {slots} + {q}) * {N},"
-                   f" rec);")
-        for sg in pop.out_syn:
-            if "pre_event_threshold_condition_code" in sg.wu.code:
-                out.append(f"    evntCnt_{sg.name}[b * {slots} + {q}] = compact_flags("
-                           f"evntFlag_{sg.name} + (size_t)b * {N}, {N}, evnt_{sg.name} + "
-                           f"((size_t)b * {slots} + {q}) * {N}, nullptr);")
-        for sg in pop.in_syn:
-            if "post_event_threshold_condition_code" in sg.wu.code:
-                out.append(f"    pevntCnt_{sg.name}[b] = compact_flags(pevntFlag_{sg.name} + "
-                           f"(size_t)b * {N}, {N}, pevnt_{sg.name} + (size_t)b * {N}, nullptr);")
+        N = pop.size
+        out = [f"for (int b = 0; b < {self.B}; b++) {{"] + self.recording_pointer(pop)
+        for name, count, start in self.event_outputs(pop):
+            flags = f"spkFlag_{pop.name}" if name == "spk" else name
+            rec = "rec" if name == "spk" else "nullptr"
+            out.append(f"{count} = compact_flags({flags} + (size_t)b * {N}, {N}, {start}, {rec});")
         out.append("}")
         return out
 
@@ -778,15 +809,17 @@ class Generator:
         self.declare_arrays()
         step = ["extern \"C\" void step_time() {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
-                "const scalar t = (scalar)((double)iT * (double)dt);"]
+                "const scalar t = (scalar)((double)iT * (double)dt);",
+                "double tick = wall_time();"]
         for sg in m.synapse_populations.values():
             step.append(self.synapse_update(sg))
+        step.append("double tock = wall_time(); synapseUpdateTime += tock - tick; tick = tock;")
         for pop in m.neuron_populations.values():
             step.append(self.neuron_update(pop))
-        step += ["iT++;", "}"]
+        step += ["neuronUpdateTime += wall_time() - tick;", "iT++;", "}"]
         init = ["extern \"C\" void initialize(int user_connectivity_mask) {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
-                "const scalar t = 0; (void)t;"]
+                "const scalar t = 0; (void)t;", "const double tick = wall_time();"]
         for n, sg in enumerate(m.synapse_populations.values()):
             if sg.matrix_type == "SPARSE" and sg.connectivity is not None:
                 init.append(f"if (!(user_connectivity_mask >> {n} & 1)) {{")
@@ -797,16 +830,20 @@ class Generator:
         for sg in m.synapse_populations.values():
             if sg.matrix_type == "SPARSE" and self.needs_columns(sg):
                 init += self.build_columns(sg)
+        init.append("initTime += wall_time() - tick;")
         init.append("}")
         custom = []
         for group_name in sorted({cu.update_group for cu in m.custom_updates.values()}):
             custom.append(f"extern \"C\" void custom_update_{group_name}() {{")
             custom.append(f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};")
             custom.append("const scalar t = (scalar)((double)iT * (double)dt);")
+            custom.append("const double tick = wall_time();")
             for cu in m.custom_updates.values():
                 if cu.update_group == group_name:
                     custom.append(self.custom_update(cu))
+            custom.append(f"customUpdateTime_{group_name} += wall_time() - tick;")
             custom.append("}")
+            self.globals.append(f"double customUpdateTime_{group_name} = 0.0;")
         body = "\n".join(step + init + custom)
         src = (prelude(self.precision) + "#include <limits>\nextern \"C\" {\n"
                + "\n".join(self.globals) + "\n}\n" + body + "\n")

@@ -329,6 +329,28 @@ class GeNNModel:
             raise StateError(f"{what}: model '{self.name}' is not loaded; call build() then "
                              "load() first")
 
+    # --------------------------------------------------------------- timing
+    def _timer(self, symbol: str) -> float:
+        self._require_loaded("timing")
+        return float(ctypes.c_double.in_dll(self._lib, symbol).value)
+
+    @property
+    def neuron_update_time(self) -> float:
+        """Seconds spent in neuron updates since load."""
+        return self._timer("neuronUpdateTime")
+
+    @property
+    def presynaptic_update_time(self) -> float:
+        """Seconds spent in synapse updates (spikes, events, dynamics) since load."""
+        return self._timer("synapseUpdateTime")
+
+    @property
+    def init_time(self) -> float:
+        return self._timer("initTime")
+
+    def get_custom_update_time(self, name: str) -> float:
+        return self._timer(f"customUpdateTime_{name}")
+
     # ------------------------------------------------------------- simulate
     def step_time(self):
         """Advance one time step: synapse update, then neuron update, then t += dt."""

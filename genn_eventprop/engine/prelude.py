@@ -7,6 +7,7 @@ PRELUDE = r"""
 #include <cstdint>
 #include <cstring>
 #include <cstdio>
+#include <ctime>
 #include <algorithm>
 #ifdef _OPENMP
 #include <omp.h>
@@ -105,7 +106,16 @@ static inline uint32_t compact_flags(const uint8_t* flag, uint32_t n, uint32_t* 
     return cnt;
 }
 
+static inline double wall_time() {
+#ifdef _OPENMP
+    return omp_get_wtime();
+#else
+    return (double)std::clock() / CLOCKS_PER_SEC;
+#endif
+}
+
 extern "C" {
+double neuronUpdateTime = 0.0, synapseUpdateTime = 0.0, initTime = 0.0;
 uint64_t iT = 0;
 uint64_t seed = 0;
 uint32_t numRecordingTimesteps = 0;
