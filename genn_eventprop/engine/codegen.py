@@ -542,12 +542,11 @@ class Generator:
                     f"    const unsigned int id_pre = (unsigned int)(syn / {sg.max_row_length});"]
         return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
 
-    def event_loop(self, sg, key, cnt, lst, n, slot, per_pre: bool) -> List[str]:
-        """Process a per-batch list of spikes/events through ``key`` code."""
+    def event_loop(self, sg, key, cnt, lst, n, slot, slots: int, per_pre: bool) -> List[str]:
+        """Process a per-batch list of spikes/events (``slots`` delay slots) through ``key``."""
         body = self.synapse_body(sg, key)
         inner = self.row_loop(sg, body) if per_pre else self.col_loop(sg, body)
         idname = "id_pre" if per_pre else "id_post"
-        slots = sg.src.num_delay_slots if per_pre else 1
         loop = [f"const uint32_t cnt = {cnt}[b * {slots} + {slot}];",
                 f"const uint32_t* lst = {lst} + ((size_t)b * {slots} + {slot}) * {n};",
                 "for (uint32_t s = 0; s < cnt; s++) {",
@@ -601,14 +600,15 @@ class Generator:
             if self.B == 1 and sg.matrix_type == "DENSE" and not self.uses_add_to_pre(sg):
                 out += self.dense_single_batch(sg, key, cnt, lst, slot)
             else:
-                out += self.event_loop(sg, key, cnt, lst, pop.size, slot, True)
+                out += self.event_loop(sg, key, cnt, lst, pop.size, slot, pop.num_delay_slots,
+                                       True)
         if "post_spike_syn_code" in wu:
             out += self.event_loop(sg, "post_spike_syn_code", f"spkCnt_{sg.trg.name}",
                                    f"spk_{sg.trg.name}", sg.trg.size,
-                                   f"spkQuePtr_{sg.trg.name}", False)
+                                   f"spkQuePtr_{sg.trg.name}", sg.trg.num_delay_slots, False)
         if "post_event_syn_code" in wu and "post_event_threshold_condition_code" in wu:
             out += self.event_loop(sg, "post_event_syn_code", f"pevntCnt_{sg.name}",
-                                   f"pevnt_{sg.name}", sg.trg.size, "0", False)
+                                   f"pevnt_{sg.name}", sg.trg.size, "0", 1, False)
         return "\n".join(out)
 
     # ---------------------------------------------------------- custom update

@@ -93,6 +93,7 @@ class Variable:
         self.init = init
         self.mode = mode
         self.symbol = f"{name}_{group.name}"
+        self.per_synapse = False  # one value per synapse (may be stored as padded SPARSE rows)
         self._array: Optional[np.ndarray] = None
 
     @property
@@ -130,10 +131,13 @@ class Variable:
     def current_view(self) -> np.ndarray:
         return self.view
 
+    def _mask(self):
+        return self.group._sparse_mask() if self.element and self.per_synapse else None
+
     @property
     def values(self) -> np.ndarray:
         self._require_loaded()
-        sparse = self.group._sparse_mask() if self.element else None
+        sparse = self._mask()
         v = self.view
         if sparse is None:
             return v.copy()
@@ -142,7 +146,7 @@ class Variable:
     @values.setter
     def values(self, vals):
         self._require_loaded()
-        sparse = self.group._sparse_mask() if self.element else None
+        sparse = self._mask()
         v = self.view
         vals = np.asarray(vals)
         if sparse is None:
@@ -372,6 +376,8 @@ class SynapseGroup(Group):
                                        "connectivity initialiser; use 'SPARSE'")
         self.max_row_length = self._max_row_length()
         self._add_vars(wu.vars, wu_init.vars, source.size * self.max_row_length)
+        for var in self.vars.values():
+            var.per_synapse = True
         self.pre_vars: Dict[str, Variable] = {}
         self.post_vars: Dict[str, Variable] = {}
         self.psm_vars: Dict[str, Variable] = {}
@@ -407,6 +413,8 @@ class SynapseGroup(Group):
         refs = {}
         for slot in slots:
             ref = given[slot.name]
+            if isinstance(ref, str):
+                ref = VarReference(pop, ref, "neuron")
             if not isinstance(ref, VarReference) or ref.group is not pop or \
                     ref.var_name not in pop.vars:
                 raise ModelDefinitionError(
@@ -429,6 +437,11 @@ class SynapseGroup(Group):
 
     def _sparse_mask_possible(self):
         return self.matrix_type == "SPARSE"
+
+    @property
+    def max_connections(self) -> int:
+        """Maximum synapses per presynaptic neuron (row length of SPARSE storage)."""
+        return self.max_row_length
 
     def _sparse_mask(self):
         if self.matrix_type != "SPARSE":
@@ -521,10 +534,11 @@ class CustomUpdate(Group):
             self.var_refs[slot.name] = var
             self.ref_modes[slot.name] = access_mode(slot.access)
             if ref.kind == "wu":
-                if self.sg is not None and self.sg is not ref.group:
+                sg = ref.group.sg if isinstance(ref.group, CustomUpdate) else ref.group
+                if self.sg is not None and self.sg is not sg:
                     raise ModelDefinitionError(f"{self.where}: all weight-update references "
                                                "must be to the same synapse population")
-                self.sg = ref.group
+                self.sg = sg
             sizes.add((ref.kind == "wu", var.size))
         if len({k for k, _ in sizes}) > 1:
             raise ModelDefinitionError(f"{self.where}: cannot mix neuron and weight-update "
@@ -542,6 +556,7 @@ class CustomUpdate(Group):
             dims = self._var_dims(v.access)
             self.vars[v.name] = Variable(self, v.name, v.type, dims, self.size, init,
                                          access_mode(v.access))
+            self.vars[v.name].per_synapse = self.sg is not None
         self._check_ref_modes()
         check_keys(egp_refs, [e.name for e in definition.extra_global_param_refs],
                    "extra global parameter reference", self.where)
@@ -567,9 +582,11 @@ class CustomUpdate(Group):
             raise ModelDefinitionError(f"{self.where}: reference '{slot_name}' points at "
                                        f"synapse population '{group.name}'; use "
                                        "create_wu_var_ref for per-synapse variables")
-        if ref.kind == "wu" and not isinstance(group, SynapseGroup):
+        if ref.kind == "wu" and not (isinstance(group, SynapseGroup) or (
+                isinstance(group, CustomUpdate) and group.is_wu)):
             raise ModelDefinitionError(f"{self.where}: create_wu_var_ref needs a synapse "
-                                       f"population, '{group.name}' is not one")
+                                       f"population or a weight-update custom update, "
+                                       f"'{group.name}' is neither")
         if ref.var_name not in store:
             raise ModelDefinitionError(
                 f"{self.where}: reference '{slot_name}': '{group.name}' has no variable "
@@ -584,6 +601,7 @@ class CustomUpdate(Group):
         return custom_update_var_dims(access, self.dims)
 
     def _check_ref_modes(self):
+        batched = self.model.batch_size > 1 and bool(self.dims & VarAccessDim.BATCH)
         for name, var in self.var_refs.items():
             mode = self.ref_modes[name]
             if mode & VarAccessMode.REDUCE:
@@ -592,6 +610,11 @@ class CustomUpdate(Group):
                         f"{self.where}: reduction reference '{name}' targets '{var.name}' of "
                         f"'{var.group.name}', which has the same dimensions as the update; "
                         "a reduction target must drop the batch or the neuron axis")
+            elif mode & VarAccessMode.READ_WRITE and batched and not var.batched:
+                raise ModelDefinitionError(
+                    f"{self.where}: reference '{name}' writes '{var.name}' of "
+                    f"'{var.group.name}', which is shared across the batch, from a batched "
+                    "update; make the reference READ_ONLY or a REDUCE_* reduction")
 
     @property
     def is_wu(self) -> bool:

@@ -225,3 +225,27 @@ def run_traces(model, n_steps: int, watch: Dict[str, Tuple[object, str]]) -> Dic
             var.pull_from_device()
             out[k].append(np.array(var.view, dtype=np.float64, copy=True))
     return {k: np.stack(v) for k, v in out.items()}
+
+
+def simulate_poisson_source(n: int, n_steps: int, rate_hz: float, dt: float,
+                            rng: np.random.Generator) -> np.ndarray:
+    """numpy model of GeNN's Poisson neuron: a countdown in steps that is topped up by
+    ``isi * Exp(1)`` (isi = 1000 / (rate * dt)) when it has run out, decremented by one per
+    step, and spikes while <= 0. Returns a bool array (n_steps, n) of spikes."""
+    isi = 1000.0 / (rate_hz * dt)
+    c = np.zeros(n)
+    out = np.zeros((n_steps, n), dtype=bool)
+    for k in range(n_steps):
+        empty = c <= 0.0
+        c[empty] += isi * rng.exponential(size=int(empty.sum()))
+        c -= 1.0
+        out[k] = c <= 0.0
+    return out
+
+
+def isi_stats(steps: np.ndarray, ids: np.ndarray):
+    """Pooled mean and coefficient of variation of within-neuron inter-spike intervals."""
+    order = np.lexsort((steps, ids))
+    s, i = np.asarray(steps)[order], np.asarray(ids)[order]
+    isi = np.diff(s)[i[1:] == i[:-1]]
+    return isi.mean(), isi.std() / isi.mean(), isi.min()
