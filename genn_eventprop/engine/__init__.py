@@ -11,7 +11,7 @@ from .models import (create_current_source_model, create_custom_update_model, cr
                      create_neuron_model, create_out_post_var_ref, create_postsynaptic_model,
                      create_psm_var_ref, create_sparse_connect_init_snippet,
                      create_var_init_snippet, create_var_ref, create_weight_update_model,
-                     create_wpost_var_ref, create_wpre_var_ref, create_wu_var_ref, init_postsynaptic,
+                     create_wu_post_var_ref, create_wu_pre_var_ref, create_wu_var_ref, init_postsynaptic,
                      init_sparse_connectivity, init_var, init_weight_update)
 from . import builtins
 
@@ -21,7 +21,7 @@ __all__ = [
     "create_postsynaptic_model", "create_current_source_model", "create_custom_update_model",
     "create_var_init_snippet", "create_sparse_connect_init_snippet", "init_var",
     "init_weight_update", "init_postsynaptic", "init_sparse_connectivity", "create_var_ref",
-    "create_wu_var_ref", "create_egp_ref", "create_psm_var_ref", "create_wpre_var_ref",
-    "create_wpost_var_ref", "create_out_post_var_ref", "GeNNError", "SnippetError",
+    "create_wu_var_ref", "create_egp_ref", "create_psm_var_ref", "create_wu_pre_var_ref",
+    "create_wu_post_var_ref", "create_out_post_var_ref", "GeNNError", "SnippetError",
     "ModelDefinitionError", "BuildError", "StateError", "builtins",
 ]

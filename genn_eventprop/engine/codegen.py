@@ -146,7 +146,7 @@ class Generator:
 
     def rng_decl(self, code: Iterable[str], tag: int, a: str, b: str, c: str) -> List[str]:
         if any(uses(x, f) for x in code for f in RANDOM_FUNCS):
-            return [f"Rng rng(seed, {tag}u, (uint32_t)({a}), (uint32_t)({b}), (uint32_t)({c}));"]
+            return [f"Rng _rng(::seed, {tag}u, (uint32_t)({a}), (uint32_t)({b}), (uint32_t)({c}));"]
         return []
 
     # ------------------------------------------------------------------ arrays
@@ -244,11 +244,11 @@ class Generator:
         direct = B > 1
         body = [f"const unsigned int num_neurons = {N};",
                 f"const unsigned int num_batch = {B};",
-                f"const scalar st = sT_{pop.name}[k];"]
+                f"const scalar st = sT_{pop.name}[_k];"]
         all_code = [sim, thresh, reset]
         body += self.param_decls(pop, nm, pop.params, all_code, pop.dynamic_params)
         body += self.egp_decls(pop.extra_global_params, all_code)
-        body += self.rng_decl(all_code, stream_tag(pop.name, "neuron"), "iT", "id", "batch")
+        body += self.rng_decl(all_code, stream_tag(pop.name, "neuron"), "::iT", "id", "batch")
         decls, backs = self.bind(own, all_code)
         body += decls
         body.append("scalar Isyn = 0;")
@@ -267,28 +267,28 @@ class Generator:
             body += self.current_source_block(cs)
         if nm.auto_refractory_required and thresh:
             body.append(self.snippet(thresh.strip().rstrip(";"), names, where,
-                                     "threshold_condition_code", "const bool oldSpike = ({});"))
+                                     "threshold_condition_code", "const bool _old_spike = ({});"))
         if sim:
             body.append(self.snippet(sim, names, where, "sim_code"))
         body += self.wu_neuron_side_blocks(pop, "dynamics")
         if thresh:
-            template = ("const bool spiked = ({}) && !oldSpike;" if nm.auto_refractory_required
-                        else "const bool spiked = ({});")
+            template = ("const bool _spiked = ({}) && !_old_spike;" if nm.auto_refractory_required
+                        else "const bool _spiked = ({});")
             body.append(self.snippet(thresh.strip().rstrip(";"), names, where,
                                      "threshold_condition_code", template))
         else:
-            body.append("const bool spiked = false;")
+            body.append("const bool _spiked = false;")
         if direct:
-            body.append("if (spiked) { out_spk[n_spk++] = id; if (rec) { rec[id / 32] |= (1u << (id % 32)); } }")
+            body.append("if (_spiked) { _out_spk[_n_spk++] = id; if (_rec) { _rec[id / 32] |= (1u << (id % 32)); } }")
         else:
-            body.append(f"spkFlag_{pop.name}[k] = spiked ? 1 : 0;")
-        body.append("if (spiked) {")
-        body.append(f"    sT_{pop.name}[k] = t;")
+            body.append(f"spkFlag_{pop.name}[_k] = _spiked ? 1 : 0;")
+        body.append("if (_spiked) {")
+        body.append(f"    sT_{pop.name}[_k] = t;")
         if reset:
             body.append(self.snippet(reset, names, where, "reset_code"))
         body.append("}")
         body += backs
-        body.append("if (spiked) {")
+        body.append("if (_spiked) {")
         body += self.wu_neuron_side_blocks(pop, "spike")
         body.append("}")
         body += self.event_conditions(pop, direct)
@@ -297,9 +297,9 @@ class Generator:
             lines += self.per_batch_neuron_loop(pop, body)
         else:
             lines += ["#pragma omp parallel for schedule(static)",
-                      f"for (int64_t k = 0; k < (int64_t){B * N}; k++) {{",
-                      f"const unsigned int batch = (unsigned int)(k / {N});",
-                      f"const unsigned int id = (unsigned int)(k % {N});"] + body + ["}"]
+                      f"for (int64_t _k = 0; _k < (int64_t){B * N}; _k++) {{",
+                      f"const unsigned int batch = (unsigned int)(_k / {N});",
+                      f"const unsigned int id = (unsigned int)(_k % {N});"] + body + ["}"]
             lines += self.compaction(pop)
         return "\n".join(lines)
 
@@ -307,26 +307,26 @@ class Generator:
         """(name, count slot, list start) of the spike list and each spike-like event list."""
         slots, N = pop.num_delay_slots, pop.size
         q = f"spkQuePtr_{pop.name}"
-        out = [("spk", f"spkCnt_{pop.name}[b * {slots} + {q}]",
-                f"spk_{pop.name} + ((size_t)b * {slots} + {q}) * {N}")]
+        out = [("spk", f"spkCnt_{pop.name}[_b * {slots} + {q}]",
+                f"spk_{pop.name} + ((size_t)_b * {slots} + {q}) * {N}")]
         for sg in pop.out_syn:
             if "pre_event_threshold_condition_code" in sg.wu.code:
-                out.append((f"evntFlag_{sg.name}", f"evntCnt_{sg.name}[b * {slots} + {q}]",
-                            f"evnt_{sg.name} + ((size_t)b * {slots} + {q}) * {N}"))
+                out.append((f"evntFlag_{sg.name}", f"evntCnt_{sg.name}[_b * {slots} + {q}]",
+                            f"evnt_{sg.name} + ((size_t)_b * {slots} + {q}) * {N}"))
         for sg in pop.in_syn:
             if "post_event_threshold_condition_code" in sg.wu.code:
-                out.append((f"pevntFlag_{sg.name}", f"pevntCnt_{sg.name}[b]",
-                            f"pevnt_{sg.name} + (size_t)b * {N}"))
+                out.append((f"pevntFlag_{sg.name}", f"pevntCnt_{sg.name}[_b]",
+                            f"pevnt_{sg.name} + (size_t)_b * {N}"))
         return out
 
     def recording_pointer(self, pop: NeuronGroup) -> List[str]:
         words = (pop.size + 31) // 32
-        out = ["uint32_t* rec = nullptr;"]
+        out = ["uint32_t* _rec = nullptr;"]
         if pop.spike_recording_enabled:
             out += [f"if (recordSpk_{pop.name} && numRecordingTimesteps) {{",
-                    f"    rec = recordSpk_{pop.name} + ((size_t)(iT % numRecordingTimesteps)"
-                    f" * {self.B} + b) * {words};",
-                    f"    std::memset(rec, 0, {words} * sizeof(uint32_t));",
+                    f"    _rec = recordSpk_{pop.name} + ((size_t)(iT % numRecordingTimesteps)"
+                    f" * {self.B} + _b) * {words};",
+                    f"    std::memset(_rec, 0, {words} * sizeof(uint32_t));",
                     "}"]
         return out
 
@@ -335,14 +335,14 @@ class Generator:
         N = pop.size
         outs = self.event_outputs(pop)
         lines = ["#pragma omp parallel for schedule(static)",
-                 f"for (int b = 0; b < {self.B}; b++) {{",
-                 "const unsigned int batch = (unsigned int)b;"]
+                 f"for (int _b = 0; _b < {self.B}; _b++) {{",
+                 "const unsigned int batch = (unsigned int)_b;"]
         lines += self.recording_pointer(pop)
         for name, _, start in outs:
-            lines += [f"uint32_t n_{name} = 0;", f"uint32_t* const out_{name} = {start};"]
+            lines += [f"uint32_t _n_{name} = 0;", f"uint32_t* const _out_{name} = {start};"]
         lines += [f"for (unsigned int id = 0; id < {N}; id++) {{",
-                  f"const size_t k = (size_t)b * {N} + id;"] + body + ["}"]
-        lines += [f"{count} = n_{name};" for name, count, _ in outs]
+                  f"const size_t _k = (size_t)_b * {N} + id;"] + body + ["}"]
+        lines += [f"{count} = _n_{name};" for name, count, _ in outs]
         lines.append("}")
         return lines
 
@@ -366,7 +366,7 @@ class Generator:
         out = ["{"]
         out += self.param_decls(sg, ps, sg.ps_params, [code])
         out += self.egp_decls(sg.ps_extra_global_params, [code])
-        out += self.rng_decl([code], stream_tag(sg.name, "psm"), "iT", "id", "batch")
+        out += self.rng_decl([code], stream_tag(sg.name, "psm"), "::iT", "id", "batch")
         decls, backs = self.bind(vars_, [code])
         idx = f"(size_t)batch * {sg.trg.size} + id"
         out.append(f"scalar inSyn = outPost_{sg.name}[{idx}];")
@@ -393,7 +393,7 @@ class Generator:
         out = ["{"]
         out += self.param_decls(cs, d, cs.params, [code], cs.dynamic_params)
         out += self.egp_decls(cs.extra_global_params, [code])
-        out += self.rng_decl([code], stream_tag(cs.name, "cs"), "iT", "id", "batch")
+        out += self.rng_decl([code], stream_tag(cs.name, "cs"), "::iT", "id", "batch")
         decls, backs = self.bind(vars_ + refs, [code])
         out += decls
         out.append("#define injectCurrent(x) (Isyn += (x))")
@@ -426,7 +426,7 @@ class Generator:
                                       f"st_{side}"],
                                      [f"const unsigned int id_{side} = id;",
                                       f"const unsigned int num_{side} = num_neurons;",
-                                      f"const scalar st_{side} = sT_{pop.name}[k];"],
+                                      f"const scalar st_{side} = sT_{pop.name}[_k];"],
                                      stream_tag(sg.name, key), "id")
         return out
 
@@ -441,7 +441,7 @@ class Generator:
         out = ["{"] + list(pre_lines)
         out += self.param_decls(sg, wu, sg.params, [code], sg.dynamic_params)
         out += self.egp_decls(sg.extra_global_params, [code])
-        out += self.rng_decl([code], tag, "iT", elem, "batch")
+        out += self.rng_decl([code], tag, "::iT", elem, "batch")
         decls, backs = self.bind(bindings, [code])
         out += decls
         out += [f"#define {m}" for m in macros]
@@ -470,24 +470,24 @@ class Generator:
                                      [f"const unsigned int id_{side} = id;",
                                       f"const unsigned int num_{side} = num_neurons;"],
                                      stream_tag(sg.name, key), "id",
-                                     template=(f"if ({{}}) {{{{ out_{flag}_{sg.name}[n_{flag}_{sg.name}++] = id; }}}}"
-                                               if direct else f"{flag}_{sg.name}[k] = ({{}}) ? 1 : 0;"))
+                                     template=(f"if ({{}}) {{{{ _out_{flag}_{sg.name}[_n_{flag}_{sg.name}++] = id; }}}}"
+                                               if direct else f"{flag}_{sg.name}[_k] = ({{}}) ? 1 : 0;"))
         return out
 
     def compaction(self, pop: NeuronGroup) -> List[str]:
         """Turn per-neuron flags into ordered per-batch spike lists (+ recording bits)."""
         N = pop.size
-        out = [f"for (int b = 0; b < {self.B}; b++) {{"] + self.recording_pointer(pop)
+        out = [f"for (int _b = 0; _b < {self.B}; _b++) {{"] + self.recording_pointer(pop)
         for name, count, start in self.event_outputs(pop):
             flags = f"spkFlag_{pop.name}" if name == "spk" else name
-            rec = "rec" if name == "spk" else "nullptr"
-            out.append(f"{count} = compact_flags({flags} + (size_t)b * {N}, {N}, {start}, {rec});")
+            rec = "_rec" if name == "spk" else "nullptr"
+            out.append(f"{count} = compact_flags({flags} + (size_t)_b * {N}, {N}, {start}, {rec});")
         out.append("}")
         return out
 
     # --------------------------------------------------------- synapse update
     def synapse_bindings(self, sg: SynapseGroup) -> List[Binding]:
-        out = [self.var_binding(v, "syn") for v in sg.vars.values()]
+        out = [self.var_binding(v, "_syn") for v in sg.vars.values()]
         out += [self.var_binding(v, "id_pre") for v in sg.pre_vars.values()]
         out += [self.var_binding(v, "id_post") for v in sg.post_vars.values()]
         out += [self.var_binding(v, "id_pre", name, writable=False)
@@ -508,7 +508,7 @@ class Generator:
         code = sg.wu.code[key]
         lines = [f"const unsigned int num_pre = {sg.src.size};",
                  f"const unsigned int num_post = {sg.trg.size};",
-                 "const unsigned int id_syn = (unsigned int)syn;",
+                 "const unsigned int id_syn = (unsigned int)_syn;",
                  f"const scalar st_pre = sT_{sg.src.name}[(size_t)batch * {sg.src.size} + id_pre]"
                  f" + {sg.axonal_delay_steps + 1} * dt;",
                  f"const scalar st_post = sT_{sg.trg.name}[(size_t)batch * {sg.trg.size} + id_post]"
@@ -516,30 +516,30 @@ class Generator:
         names = ["id_pre", "id_post", "id_syn", "num_pre", "num_post", "batch", "st_pre",
                  "st_post"]
         return self.wu_block(sg, code, key, self.synapse_bindings(sg), names, lines,
-                             stream_tag(sg.name, key), "syn", self.synapse_macros(sg))
+                             stream_tag(sg.name, key), "_syn", self.synapse_macros(sg))
 
     def row_loop(self, sg: SynapseGroup, body: List[str]) -> List[str]:
         """Loop over the synapses of row ``id_pre``."""
         if sg.matrix_type == "DENSE":
             head = [f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; id_post++) {{",
-                    f"    const size_t syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+                    f"    const size_t _syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
         else:
-            head = [f"const unsigned int rowLen = rowLength_{sg.name}[id_pre];",
-                    "for (unsigned int j = 0; j < rowLen; j++) {",
-                    f"    const size_t syn = (size_t)id_pre * {sg.max_row_length} + j;",
-                    f"    const unsigned int id_post = ind_{sg.name}[syn];"]
+            head = [f"const unsigned int _row_len = rowLength_{sg.name}[id_pre];",
+                    "for (unsigned int _j = 0; _j < _row_len; _j++) {",
+                    f"    const size_t _syn = (size_t)id_pre * {sg.max_row_length} + _j;",
+                    f"    const unsigned int id_post = ind_{sg.name}[_syn];"]
         return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
 
     def col_loop(self, sg: SynapseGroup, body: List[str]) -> List[str]:
         """Loop over the synapses of column ``id_post``."""
         if sg.matrix_type == "DENSE":
             head = [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{",
-                    f"    const size_t syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+                    f"    const size_t _syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
         else:
-            head = [f"const unsigned int colLen = colLength_{sg.name}[id_post];",
-                    "for (unsigned int j = 0; j < colLen; j++) {",
-                    f"    const size_t syn = remap_{sg.name}[(size_t)id_post * {sg.src.size} + j];",
-                    f"    const unsigned int id_pre = (unsigned int)(syn / {sg.max_row_length});"]
+            head = [f"const unsigned int _col_len = colLength_{sg.name}[id_post];",
+                    "for (unsigned int _j = 0; _j < _col_len; _j++) {",
+                    f"    const size_t _syn = remap_{sg.name}[(size_t)id_post * {sg.src.size} + _j];",
+                    f"    const unsigned int id_pre = (unsigned int)(_syn / {sg.max_row_length});"]
         return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
 
     def event_loop(self, sg, key, cnt, lst, n, slot, slots: int, per_pre: bool) -> List[str]:
@@ -547,10 +547,10 @@ class Generator:
         body = self.synapse_body(sg, key)
         inner = self.row_loop(sg, body) if per_pre else self.col_loop(sg, body)
         idname = "id_pre" if per_pre else "id_post"
-        loop = [f"const uint32_t cnt = {cnt}[b * {slots} + {slot}];",
-                f"const uint32_t* lst = {lst} + ((size_t)b * {slots} + {slot}) * {n};",
-                "for (uint32_t s = 0; s < cnt; s++) {",
-                f"    const unsigned int {idname} = lst[s];"]
+        loop = [f"const uint32_t _cnt = {cnt}[_b * {slots} + {slot}];",
+                f"const uint32_t* _lst = {lst} + ((size_t)_b * {slots} + {slot}) * {n};",
+                "for (uint32_t _s = 0; _s < _cnt; _s++) {",
+                f"    const unsigned int {idname} = _lst[_s];"]
         loop += ["    " + x for x in inner] + ["}"]
         return self.batch_parallel(loop, sg)
 
@@ -559,8 +559,8 @@ class Generator:
         out = ["{"]
         if self.B > 1:
             out.append("#pragma omp parallel for schedule(static)")
-        out.append(f"for (int b = 0; b < {self.B}; b++) {{")
-        out.append("    const unsigned int batch = (unsigned int)b;")
+        out.append(f"for (int _b = 0; _b < {self.B}; _b++) {{")
+        out.append("    const unsigned int batch = (unsigned int)_b;")
         out += ["    " + x for x in loop]
         out += ["}", "}"]
         return out
@@ -569,14 +569,14 @@ class Generator:
         """Batch size 1, DENSE, no addToPre: parallel over postsynaptic neurons instead."""
         body = self.synapse_body(sg, key)
         return (["{", "const unsigned int batch = 0;",
-                 f"const uint32_t cnt = {cnt}[{slot}];",
-                 f"const uint32_t* lst = {lst} + (size_t){slot} * {sg.src.size};",
+                 f"const uint32_t _cnt = {cnt}[{slot}];",
+                 f"const uint32_t* _lst = {lst} + (size_t){slot} * {sg.src.size};",
                  "#pragma omp parallel for schedule(static)",
-                 f"for (int jj = 0; jj < {sg.trg.size}; jj++) {{",
-                 "    const unsigned int id_post = (unsigned int)jj;",
-                 "    for (uint32_t s = 0; s < cnt; s++) {",
-                 "        const unsigned int id_pre = lst[s];",
-                 f"        const size_t syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+                 f"for (int _jj = 0; _jj < {sg.trg.size}; _jj++) {{",
+                 "    const unsigned int id_post = (unsigned int)_jj;",
+                 "    for (uint32_t _s = 0; _s < _cnt; _s++) {",
+                 "        const unsigned int id_pre = _lst[_s];",
+                 f"        const size_t _syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
                 + ["        " + x for x in "\n".join(body).split("\n")]
                 + ["    }", "}", "}"])
 
@@ -652,14 +652,14 @@ class Generator:
             is_max = bool(mode & VarAccessMode.MAX)
             ident = "-SCALAR_MAX" if is_max and t in ("float", "double") else (
                 "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
-            red_init.append(f"{t} red_{name} = {ident};")
+            red_init.append(f"{t} _red_{name} = {ident};")
             red_decl.append(f"{t} {name} = {ident};")
-            red_combine.append(f"red_{name} = std::max(red_{name}, {name});" if is_max
-                               else f"red_{name} += {name};")
+            red_combine.append(f"_red_{name} = std::max(_red_{name}, {name});" if is_max
+                               else f"_red_{name} += {name};")
             idx = self.var_index(v, "id")
-            red_store.append(f"{v.symbol}[{idx}] = red_{name};")
+            red_store.append(f"{v.symbol}[{idx}] = _red_{name};")
         snippet = self.snippet(code, names, where, "update_code")
-        rng = self.rng_decl([code], stream_tag(cu.name, "cu"), "iT", "id", "batch")
+        rng = self.rng_decl([code], stream_tag(cu.name, "cu"), "::iT", "id", "batch")
         iteration = ["{"] + rng + decls + red_decl + [snippet] + backs + red_combine + ["}"]
         if wu:
             sg = cu.sg
@@ -673,8 +673,8 @@ class Generator:
         lines += pre
         if reduce_neuron:
             lines += ["#pragma omp parallel for schedule(static)",
-                      f"for (int bb = 0; bb < {B}; bb++) {{",
-                      "const unsigned int batch = (unsigned int)bb;"] + red_init
+                      f"for (int _bb = 0; _bb < {B}; _bb++) {{",
+                      "const unsigned int batch = (unsigned int)_bb;"] + red_init
             lines += elem_head + iteration + ["}" * (2 if wu else 1)]
             lines += red_store + ["}"]
         else:
@@ -695,8 +695,8 @@ class Generator:
                     "const unsigned int id_syn = id;",
                     f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};"]
         return [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{",
-                f"for (unsigned int j = 0; j < rowLength_{sg.name}[id_pre]; j++) {{",
-                f"const unsigned int id = id_pre * {sg.max_row_length} + j;",
+                f"for (unsigned int _j = 0; _j < rowLength_{sg.name}[id_pre]; _j++) {{",
+                f"const unsigned int id = id_pre * {sg.max_row_length} + _j;",
                 f"const unsigned int id_post = ind_{sg.name}[id];",
                 "const unsigned int id_syn = id;",
                 f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};"]
@@ -704,8 +704,8 @@ class Generator:
     def parallel_elements(self, cu: CustomUpdate, wu: bool) -> List[str]:
         if wu:
             return self.wu_element_loop(cu.sg)
-        return [f"for (int ii = 0; ii < {cu.size}; ii++) {{",
-                "const unsigned int id = (unsigned int)ii;"]
+        return [f"for (int _ii = 0; _ii < {cu.size}; _ii++) {{",
+                "const unsigned int id = (unsigned int)_ii;"]
 
     # ------------------------------------------------------------ initialise
     def init_var_code(self, group, var: Variable, elem_loop: List[str], close: int,
@@ -719,9 +719,9 @@ class Generator:
         decls = self.param_decls(group, snip, var.init.params, [code])
         t = self.ctype(var.type)
         nb = self.B if var.batched else 1
-        idx = self.var_index(var, "id_elem", "batch")
+        idx = self.var_index(var, "_id_elem", "batch")
         body = ["{", f"{t} value = 0;"] + self.rng_decl(
-            [code], stream_tag(group.name, var.symbol, "init"), "id_elem", "batch", "0")
+            [code], stream_tag(group.name, var.symbol, "init"), "_id_elem", "batch", "0")
         body += [self.snippet(code, names, where, "var_init_code"),
                  f"{var.symbol}[{idx}] = ({c_storage_type(t, self.precision)})value;", "}"]
         out = ["{", f"const unsigned int num_batch = {self.B};"] + decls
@@ -733,7 +733,7 @@ class Generator:
     def init_group_vars(self, group) -> List[str]:
         out = []
         if isinstance(group, SynapseGroup):
-            sides = [(group.vars, "syn"), (group.pre_vars, group.src.size),
+            sides = [(group.vars, "_syn"), (group.pre_vars, group.src.size),
                      (group.post_vars, group.trg.size), (group.psm_vars, group.trg.size)]
         else:
             sides = [(group.vars, group.size)]
@@ -741,28 +741,28 @@ class Generator:
             for var in store.values():
                 if not isinstance(var.init, Init):
                     continue
-                if size == "syn":
+                if size == "_syn":
                     sg = group
                     if sg.matrix_type == "DENSE":
-                        loop = [f"for (int ip = 0; ip < {sg.src.size}; ip++) {{",
-                                "const unsigned int id_pre = (unsigned int)ip;",
+                        loop = [f"for (int _ip = 0; _ip < {sg.src.size}; _ip++) {{",
+                                "const unsigned int id_pre = (unsigned int)_ip;",
                                 f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; "
                                 f"id_post++) {{",
-                                f"const size_t id_elem = (size_t)id_pre * {sg.trg.size} + id_post;"]
+                                f"const size_t _id_elem = (size_t)id_pre * {sg.trg.size} + id_post;"]
                     else:
-                        loop = [f"for (int ip = 0; ip < {sg.src.size}; ip++) {{",
-                                "const unsigned int id_pre = (unsigned int)ip;",
-                                f"for (unsigned int j = 0; j < rowLength_{sg.name}[id_pre]; j++) {{",
-                                f"const size_t id_elem = (size_t)id_pre * {sg.max_row_length} + j;",
-                                f"const unsigned int id_post = ind_{sg.name}[id_elem];"]
+                        loop = [f"for (int _ip = 0; _ip < {sg.src.size}; _ip++) {{",
+                                "const unsigned int id_pre = (unsigned int)_ip;",
+                                f"for (unsigned int _j = 0; _j < rowLength_{sg.name}[id_pre]; _j++) {{",
+                                f"const size_t _id_elem = (size_t)id_pre * {sg.max_row_length} + _j;",
+                                f"const unsigned int id_post = ind_{sg.name}[_id_elem];"]
                     loop.append(f"const unsigned int num_pre = {sg.src.size}, "
                                 f"num_post = {sg.trg.size};")
                     out += self.init_var_code(group, var, loop, 2,
                                               ["id_pre", "id_post", "num_pre", "num_post"])
                 else:
                     n = size if var.element else 1
-                    loop = [f"for (int ii = 0; ii < {n}; ii++) {{",
-                            "const unsigned int id = (unsigned int)ii; const size_t id_elem = id;",
+                    loop = [f"for (int _ii = 0; _ii < {n}; _ii++) {{",
+                            "const unsigned int id = (unsigned int)_ii; const size_t _id_elem = id;",
                             f"const unsigned int num_neurons = {size};"]
                     out += self.init_var_code(group, var, loop, 1, ["id", "num_neurons"])
         return out
@@ -776,19 +776,19 @@ class Generator:
                  + [d.name for d in snip.derived_params])
         decls = self.param_decls(sg, snip, sg.connectivity.params, [code])
         R = sg.max_row_length
-        out = ["{", "uint64_t overflow = 0;"] + decls
-        out += ["#pragma omp parallel for schedule(static) reduction(+:overflow)",
-                f"for (int ip = 0; ip < {sg.src.size}; ip++) {{",
-                "const unsigned int id_pre = (unsigned int)ip;",
+        out = ["{", "uint64_t _overflow = 0;"] + decls
+        out += ["#pragma omp parallel for schedule(static) reduction(+:_overflow)",
+                f"for (int _ip = 0; _ip < {sg.src.size}; _ip++) {{",
+                "const unsigned int id_pre = (unsigned int)_ip;",
                 f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};",
                 "const unsigned int id_post_begin = 0, id_thread = 0, num_threads = 1;",
-                "unsigned int rowLen = 0;"]
+                "unsigned int _row_len = 0;"]
         out += self.rng_decl([code], stream_tag(sg.name, "connectivity"), "id_pre", "0", "0")
-        out += [f"#define addSynapse(j) do {{ if (rowLen < {R}) {{ ind_{sg.name}[(size_t)id_pre"
-                f" * {R} + rowLen++] = (j); }} else {{ overflow++; }} }} while (0)",
+        out += [f"#define addSynapse(_j) do {{ if (_row_len < {R}) {{ ind_{sg.name}[(size_t)id_pre"
+                f" * {R} + _row_len++] = (_j); }} else {{ _overflow++; }} }} while (0)",
                 self.snippet(code, names, where, "row_build_code"), "#undef addSynapse",
-                f"rowLength_{sg.name}[id_pre] = rowLen;", "}",
-                f"conn_overflow_{sg.name} = overflow;", "}"]
+                f"rowLength_{sg.name}[id_pre] = _row_len;", "}",
+                f"conn_overflow_{sg.name} = _overflow;", "}"]
         self.globals.append(f"uint64_t conn_overflow_{sg.name} = 0;")
         return out
 
@@ -796,11 +796,11 @@ class Generator:
         return ["{",
                 f"std::memset(colLength_{sg.name}, 0, {sg.trg.size} * sizeof(uint32_t));",
                 f"for (unsigned int i = 0; i < {sg.src.size}; i++) {{",
-                f"    for (unsigned int j = 0; j < rowLength_{sg.name}[i]; j++) {{",
-                f"        const size_t syn = (size_t)i * {sg.max_row_length} + j;",
-                f"        const unsigned int post = ind_{sg.name}[syn];",
+                f"    for (unsigned int _j = 0; _j < rowLength_{sg.name}[i]; _j++) {{",
+                f"        const size_t _syn = (size_t)i * {sg.max_row_length} + _j;",
+                f"        const unsigned int post = ind_{sg.name}[_syn];",
                 f"        remap_{sg.name}[(size_t)post * {sg.src.size} + colLength_{sg.name}[post]++]"
-                f" = (uint32_t)syn;",
+                f" = (uint32_t)_syn;",
                 "    }", "}", "}"]
 
     # --------------------------------------------------------------- assemble
@@ -810,16 +810,16 @@ class Generator:
         step = ["extern \"C\" void step_time() {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
                 "const scalar t = (scalar)((double)iT * (double)dt);",
-                "double tick = wall_time();"]
+                "double _tick = wall_time();"]
         for sg in m.synapse_populations.values():
             step.append(self.synapse_update(sg))
-        step.append("double tock = wall_time(); synapseUpdateTime += tock - tick; tick = tock;")
+        step.append("double _tock = wall_time(); synapseUpdateTime += _tock - _tick; _tick = _tock;")
         for pop in m.neuron_populations.values():
             step.append(self.neuron_update(pop))
-        step += ["neuronUpdateTime += wall_time() - tick;", "iT++;", "}"]
+        step += ["neuronUpdateTime += wall_time() - _tick;", "iT++;", "}"]
         init = ["extern \"C\" void initialize(int user_connectivity_mask) {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
-                "const scalar t = 0; (void)t;", "const double tick = wall_time();"]
+                "const scalar t = 0; (void)t;", "const double _tick = wall_time();"]
         for n, sg in enumerate(m.synapse_populations.values()):
             if sg.matrix_type == "SPARSE" and sg.connectivity is not None:
                 init.append(f"if (!(user_connectivity_mask >> {n} & 1)) {{")
@@ -830,18 +830,18 @@ class Generator:
         for sg in m.synapse_populations.values():
             if sg.matrix_type == "SPARSE" and self.needs_columns(sg):
                 init += self.build_columns(sg)
-        init.append("initTime += wall_time() - tick;")
+        init.append("initTime += wall_time() - _tick;")
         init.append("}")
         custom = []
         for group_name in sorted({cu.update_group for cu in m.custom_updates.values()}):
             custom.append(f"extern \"C\" void custom_update_{group_name}() {{")
             custom.append(f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};")
             custom.append("const scalar t = (scalar)((double)iT * (double)dt);")
-            custom.append("const double tick = wall_time();")
+            custom.append("const double _tick = wall_time();")
             for cu in m.custom_updates.values():
                 if cu.update_group == group_name:
                     custom.append(self.custom_update(cu))
-            custom.append(f"customUpdateTime_{group_name} += wall_time() - tick;")
+            custom.append(f"customUpdateTime_{group_name} += wall_time() - _tick;")
             custom.append("}")
             self.globals.append(f"double customUpdateTime_{group_name} = 0.0;")
         body = "\n".join(step + init + custom)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .access import CustomUpdateVarAccess, VarAccess, VarAccessMode
+from .errors import SnippetError
+from .snippet import check_declared_name
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,27 @@ class ModelBase:
     vars: List[Var] = field(default_factory=list)
     extra_global_params: List[EGP] = field(default_factory=list)
     code: Dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        seen = set()
+        for kind, name in self.declared_names():
+            where = f"{self.kind or 'model'} '{self.name}', {kind}"
+            check_declared_name(name, where)
+            if name in seen:
+                raise SnippetError(f"{where}: '{name}' is declared more than once")
+            seen.add(name)
+
+    def declared_names(self):
+        """(kind, name) of everything this model declares for its code to use."""
+        out = [("param", p.name) for p in self.params]
+        out += [("derived param", d.name) for d in self.derived_params]
+        out += [("var", v.name) for v in self.vars]
+        out += [("extra global param", e.name) for e in self.extra_global_params]
+        for attr in ("pre_vars", "post_vars", "pre_neuron_var_refs", "post_neuron_var_refs",
+                     "psm_var_refs", "neuron_var_refs", "var_refs", "extra_global_param_refs",
+                     "additional_input_vars"):
+            out += [(attr.rstrip("s").replace("_", " "), x.name) for x in getattr(self, attr, [])]
+        return out
 
     def param_names(self) -> List[str]:
         return [p.name for p in self.params]
@@ -338,11 +361,11 @@ def create_psm_var_ref(group, var_name: str) -> VarReference:
     return VarReference(group, var_name, "psm")
 
 
-def create_wpre_var_ref(group, var_name: str) -> VarReference:
+def create_wu_pre_var_ref(group, var_name: str) -> VarReference:
     return VarReference(group, var_name, "wu_pre")
 
 
-def create_wpost_var_ref(group, var_name: str) -> VarReference:
+def create_wu_post_var_ref(group, var_name: str) -> VarReference:
     return VarReference(group, var_name, "wu_post")
 
 

@@ -87,13 +87,13 @@ struct Rng {
     }
 };
 
-#define gennrand() (rng.next_u32())
-#define gennrand_uniform() (rng.uniform())
-#define gennrand_normal() (rng.normal())
-#define gennrand_exponential() (rng.exponential())
-#define gennrand_log_normal(M, S) (rng.log_normal((M), (S)))
-#define gennrand_gamma(A) (rng.gamma((A)))
-#define gennrand_binomial(N, P) (rng.binomial((N), (P)))
+#define gennrand() (_rng.next_u32())
+#define gennrand_uniform() (_rng.uniform())
+#define gennrand_normal() (_rng.normal())
+#define gennrand_exponential() (_rng.exponential())
+#define gennrand_log_normal(M, S) (_rng.log_normal((M), (S)))
+#define gennrand_gamma(A) (_rng.gamma((A)))
+#define gennrand_binomial(N, P) (_rng.binomial((N), (P)))
 
 static inline uint32_t compact_flags(const uint8_t* flag, uint32_t n, uint32_t* out, uint32_t* rec) {
     uint32_t cnt = 0;

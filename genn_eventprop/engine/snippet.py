@@ -35,6 +35,27 @@ C_MATH = {
 RANDOM_FUNCS = {"gennrand", "gennrand_uniform", "gennrand_normal", "gennrand_exponential",
                 "gennrand_log_normal", "gennrand_gamma", "gennrand_binomial"}
 
+#: Names every kernel defines itself; a model may not declare them.
+GENN_BUILTIN_NAMES = {"t", "dt", "id", "batch", "id_pre", "id_post", "id_syn", "num_neurons",
+                      "num_pre", "num_post", "num_batch"}
+
+
+def check_declared_name(name: str, where: str) -> None:
+    """Raise SnippetError unless ``name`` may be declared by a model.
+
+    Names starting with ``_`` are reserved for the generated code's own locals,
+    so that a user name can never shadow one of them.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
+        raise SnippetError(f"{where}: '{name}' is not a valid C identifier")
+    if name.startswith("_"):
+        raise SnippetError(f"{where}: '{name}' starts with '_', which is reserved for "
+                           f"generated code; rename it")
+    if name in C_KEYWORDS or name in C_TYPES or name in GENN_BUILTIN_NAMES:
+        raise SnippetError(f"{where}: '{name}' is a C keyword, type or a name GeNN defines "
+                           f"itself ({', '.join(sorted(GENN_BUILTIN_NAMES))}); rename it")
+
+
 _TOKEN = re.compile(r"""
     (?P<comment>//[^\n]*|/\*.*?\*/)
   | (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
@@ -132,4 +153,4 @@ def uses(code: str, name: str) -> bool:
 def with_line(code: str, label: str) -> str:
     """The snippet preceded by a ``#line`` directive so compiler errors name ``label``."""
     label = label.replace("\\", "/").replace('"', "'")
-    return f'#line 1 "{label}"\n{code.strip()}\n'
+    return f'#line 1 "{label}"\n{code.rstrip()}\n'

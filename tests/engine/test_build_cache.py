@@ -210,7 +210,7 @@ def test_concurrent_builds_from_several_processes(cache):
     env["GENN_EVENTPROP_CACHE"] = str(cache)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["OMP_NUM_THREADS"] = "1"
-    start = time.time() + 4.0
+    start = time.time() + 3.0
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, repr(start)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]

@@ -272,6 +272,27 @@ def test_misspelled_synapse_and_source_params():
     assert_suggests(msg, "amp")
 
 
+def test_unknown_synapse_var_and_var_ref_target():
+    """An unknown weight-update variable name, and a variable reference to a variable
+    the population does not have, are reported with the closest valid name."""
+    m, a, b = lif_pair_model("errs_refs")
+    with pytest.raises(ModelDefinitionError) as info:
+        m.add_synapse_population("syn", "DENSE", a, b,
+                                 pygenn.init_weight_update("StaticPulse", {}, {"gg": 1.0}),
+                                 pygenn.init_postsynaptic("DeltaCurr"))
+    msg = str(info.value)
+    assert "syn" in msg and "gg" in msg
+    assert_suggests(msg, "g")
+    cu = pygenn.create_custom_update_model("SetV", var_refs=[("V", "scalar")],
+                                           update_code="V = 0.0;")
+    with pytest.raises(ModelDefinitionError) as info:
+        m.add_custom_update("reset", "Reset", cu, {}, {},
+                            {"V": pygenn.create_var_ref(a, "RefracTim")})
+    msg = str(info.value)
+    assert "reset" in msg and "popA" in msg and "RefracTim" in msg
+    assert_suggests(msg, "RefracTime")
+
+
 @pytest.mark.parametrize("kind,bad,good", [("neuron", "LIFF", "LIF"),
                                            ("poisson", "Poison", "Poisson"),
                                            ("psm", "ExpCur", "ExpCurr"),
@@ -480,3 +501,22 @@ def test_pull_recording_buffers_without_recording():
     m.load()
     with pytest.raises(StateError):
         m.pull_recording_buffers_from_device()
+
+
+@pytest.mark.parametrize("name,why", [("_k", "reserved"), ("id", "GeNN defines"),
+                                      ("batch", "GeNN defines"), ("double", "keyword"),
+                                      ("2x", "not a valid C identifier")])
+def test_model_names_that_cannot_be_declared(name, why):
+    """Names starting with '_', GeNN's own names, C keywords/types and non-identifiers
+    are refused when the model is defined, naming the model and the name."""
+    with pytest.raises(SnippetError) as info:
+        pygenn.create_neuron_model("BadNames", params=["tau"], vars=[(name, "scalar")],
+                                   sim_code="")
+    msg = str(info.value)
+    assert "BadNames" in msg and f"'{name}'" in msg and why in msg
+
+
+def test_duplicate_declared_name():
+    with pytest.raises(SnippetError) as info:
+        pygenn.create_neuron_model("Dup", params=["tau"], vars=[("tau", "scalar")])
+    assert "'tau'" in str(info.value) and "more than once" in str(info.value)

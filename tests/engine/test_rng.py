@@ -347,3 +347,29 @@ def test_gennrand_uniform_open_interval(precision):
     mean = pop.vars["acc"].view.astype(np.float64).sum() / (n * steps)
     assert abs(mean - 0.5) < 5 * np.sqrt(1 / 12 / (n * steps)), mean
     assert stats.kstest(pop.vars["u"].view, "uniform").pvalue > KS_P_MIN
+
+
+def _named_rng_run(param, var):
+    """uniform draws of a neuron whose param/var names equal the engine's RNG inputs."""
+    nm = pygenn.create_neuron_model(
+        f"RngNames_{param}_{var}", params=[param], vars=[(var, "scalar")],
+        sim_code=f"{var} = gennrand_uniform() + 0.0 * {param};")
+    m = pygenn.GeNNModel("double", f"rng_names_{param}_{var}")
+    m.seed = 1234
+    pop = m.add_neuron_population("pop", 16, nm, {param: 99.0}, {var: 0.0})
+    m.build()
+    m.load()
+    out = []
+    for _ in range(3):
+        m.step_time()
+        out.append(np.array(pop.vars[var].view, copy=True))
+    return np.array(out)
+
+
+def test_user_names_seed_and_rng_do_not_change_draws():
+    """A param called ``seed`` or ``iT`` and a var called ``rng`` must not alter the
+    stream: the generated code keeps its own RNG state and seed."""
+    plain = _named_rng_run("a", "x")
+    np.testing.assert_array_equal(_named_rng_run("seed", "rng"), plain)
+    np.testing.assert_array_equal(_named_rng_run("iT", "x"), plain)
+    assert np.unique(plain).size == plain.size

@@ -670,3 +670,38 @@ def test_sparse_group_pre_post_vars():
     np.testing.assert_array_equal(sg.pre_vars["npre"].values, 10.0 + s_pre[0].sum(0))
     np.testing.assert_array_equal(sg.post_vars["npost"].values, post0 + s_post[0].sum(0))
     assert sg.pre_vars["npre"].view.shape == (n_pre,)
+
+
+@pytest.mark.parametrize("matrix", ["DENSE", "SPARSE"])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_user_names_that_generated_code_also_uses(matrix, batch):
+    """Weight-update params called like loop counters of typical generated code
+    (``syn``, ``s``, ``j``, ``cnt``, ``b``) must not change which synapse is read."""
+    wu = pygenn.create_weight_update_model(
+        "NamesWU", params=["syn", "s", "j", "cnt", "b"], vars=[("g", "scalar")],
+        pre_spike_syn_code="addToPost(g * (syn + s + j + cnt + b));")
+    rng = np.random.default_rng(4)
+    n_pre, n_post, steps = 6, 4, 12
+    spikes = random_spikes(rng, batch, steps, n_pre, 0.4)
+    W = rng.normal(size=(n_pre, n_post))
+    model = pygenn.GeNNModel("double", f"syn_names_{matrix}_{batch}")
+    model.dt = 1.0
+    model.batch_size = batch
+    src = add_spike_source(model, "src", spikes)
+    post = model.add_neuron_population("post", n_post, ACC_NEURON, {}, acc_vars())
+    sg = model.add_synapse_population(
+        "syn_pop", matrix, src, post,
+        pygenn.init_weight_update(wu, {"syn": 1.0, "s": 0.5, "j": 0.25, "cnt": 0.125,
+                                       "b": 0.125}, {"g": W.ravel() if matrix == "DENSE"
+                                                     else W[np.nonzero(W)]}),
+        pygenn.init_postsynaptic("DeltaCurr"))
+    if matrix == "SPARSE":
+        pre, pst = np.nonzero(np.ones_like(W))
+        sg.set_sparse_connections(pre, pst)
+    model.build()
+    model.load()
+    for _ in range(steps):
+        model.step_time()
+    acc = batched(post.vars["acc"].view, batch)
+    expected = np.stack([spikes[b, :-1].sum(0) @ (2.0 * W) for b in range(batch)])
+    np.testing.assert_allclose(acc, expected, rtol=1e-12, atol=1e-12)
