@@ -9,6 +9,7 @@ synapse update walks those lists (work ~ spikes x fan-out).
 """
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
@@ -21,6 +22,7 @@ from .prelude import prelude
 from .snippet import RANDOM_FUNCS, check_identifiers, uses, with_line
 
 LINE_RESET = "#line __RESET__"
+POST_INPUT_CALL = re.compile(r"\baddToPostInput\s*\(\s*([A-Za-z_]\w*)")
 
 
 @dataclass
@@ -171,6 +173,8 @@ class Generator:
             self.add_array(f"outPost_{sg.name}", "scalar", B * sg.trg.size)
             if self.uses_add_to_pre(sg):
                 self.add_array(f"outPre_{sg.name}", "scalar", B * sg.src.size)
+            for name in self.post_input_targets(sg):
+                self.add_array(f"outPostIn_{sg.name}_{name}", "scalar", B * sg.trg.size)
             if sg.matrix_type == "SPARSE":
                 self.add_array(f"rowLength_{sg.name}", "uint32_t", sg.src.size)
                 self.add_array(f"ind_{sg.name}", "uint32_t", sg.src.size * sg.max_row_length)
@@ -221,6 +225,27 @@ class Generator:
                    or k == "synapse_dynamics_code")
 
     @staticmethod
+    def post_input_targets(sg: SynapseGroup) -> List[str]:
+        """Additional input variables of the target that ``addToPostInput(var, x)`` feeds.
+
+        An extension of GeNN 5's ``addToPost``: a weight update can feed more than one
+        input of the postsynaptic neuron (e.g. a current and a voltage increment).
+        """
+        from .errors import ModelDefinitionError
+        names = []
+        for key, code in sg.wu.code.items():
+            if key.endswith("syn_code") or key == "synapse_dynamics_code":
+                names += [m for m in POST_INPUT_CALL.findall(code) if m not in names]
+        valid = [a.name for a in sg.trg.definition.additional_input_vars]
+        for name in names:
+            if name not in valid:
+                raise ModelDefinitionError(
+                    f"synapse population '{sg.name}': addToPostInput({name}, ...) names no "
+                    f"additional input variable of neuron model '{sg.trg.definition.name}' "
+                    f"(population '{sg.trg.name}'); valid: {', '.join(valid) or 'none'}")
+        return names
+
+    @staticmethod
     def needs_columns(sg: SynapseGroup) -> bool:
         return any(k in sg.wu.code for k in ("post_spike_syn_code", "post_event_syn_code"))
 
@@ -257,6 +282,10 @@ class Generator:
                         f"{c_literal(a.init, a.type, self.precision)};")
         for sg in pop.in_syn:
             body += self.psm_block(sg, inputs)
+            idx = f"(size_t)batch * {N} + id"
+            for name in self.post_input_targets(sg):
+                arr = f"outPostIn_{sg.name}_{name}"
+                body.append(f"{name} += {arr}[{idx}]; {arr}[{idx}] = 0;")
         for sg in pop.out_syn:
             if self.uses_add_to_pre(sg):
                 self.check_target(sg.pre_target_var, inputs, sg, "pre_target_var")
@@ -502,6 +531,9 @@ class Generator:
         if self.uses_add_to_pre(sg):
             macros.append(f"addToPre(x) (outPre_{sg.name}[(size_t)batch * {sg.src.size} + id_pre]"
                           f" += (x))")
+        if self.post_input_targets(sg):
+            macros.append(f"addToPostInput(v, x) (outPostIn_{sg.name}_##v[(size_t)batch * "
+                          f"{sg.trg.size} + id_post] += (x))")
         return macros
 
     def synapse_body(self, sg: SynapseGroup, key: str) -> List[str]:
@@ -514,7 +546,7 @@ class Generator:
                  f"const scalar st_post = sT_{sg.trg.name}[(size_t)batch * {sg.trg.size} + id_post]"
                  f" + dt;"]
         names = ["id_pre", "id_post", "id_syn", "num_pre", "num_post", "batch", "st_pre",
-                 "st_post"]
+                 "st_post"] + self.post_input_targets(sg)
         return self.wu_block(sg, code, key, self.synapse_bindings(sg), names, lines,
                              stream_tag(sg.name, key), "_syn", self.synapse_macros(sg))
 

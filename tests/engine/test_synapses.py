@@ -705,3 +705,55 @@ def test_user_names_that_generated_code_also_uses(matrix, batch):
     acc = batched(post.vars["acc"].view, batch)
     expected = np.stack([spikes[b, :-1].sum(0) @ (2.0 * W) for b in range(batch)])
     np.testing.assert_allclose(acc, expected, rtol=1e-12, atol=1e-12)
+
+
+TWO_INPUT_NEURON = pygenn.create_neuron_model(
+    "TwoInput", vars=[("a", "scalar"), ("b", "scalar")],
+    additional_input_vars=[("Vsyn", "scalar", 0.0)], sim_code="a += Isyn;\nb += Vsyn;")
+
+
+@pytest.mark.parametrize("matrix", ["DENSE", "SPARSE"])
+def test_add_to_post_input_feeds_a_second_input(matrix):
+    """addToPostInput(Vsyn, x) accumulates into the named additional input of the
+    target, next to addToPost into Isyn, per batch member."""
+    wu = pygenn.create_weight_update_model(
+        "TwoWU", vars=[("g", "scalar")],
+        pre_spike_syn_code="addToPost(g);\naddToPostInput(Vsyn, -3.0 * g);")
+    rng = np.random.default_rng(9)
+    B, n_pre, n_post, steps = 2, 5, 3, 10
+    spikes = random_spikes(rng, B, steps, n_pre, 0.5)
+    W = rng.normal(size=(n_pre, n_post))
+    model = pygenn.GeNNModel("double", f"syn_post_input_{matrix}")
+    model.dt = 1.0
+    model.batch_size = B
+    src = add_spike_source(model, "src", spikes)
+    post = model.add_neuron_population("post", n_post, TWO_INPUT_NEURON, {}, {"a": 0.0, "b": 0.0})
+    sg = model.add_synapse_population("sg", matrix, src, post,
+                                      pygenn.init_weight_update(wu, {}, {"g": W.ravel()}),
+                                      pygenn.init_postsynaptic("DeltaCurr"))
+    if matrix == "SPARSE":
+        sg.set_sparse_connections(*np.nonzero(np.ones_like(W)))
+    model.build()
+    model.load()
+    for _ in range(steps):
+        model.step_time()
+    expected = np.stack([spikes[b, :-1].sum(0) @ W for b in range(B)])
+    np.testing.assert_allclose(batched(post.vars["a"].view, B), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(batched(post.vars["b"].view, B), -3.0 * expected, rtol=1e-12,
+                               atol=1e-12)
+
+
+def test_add_to_post_input_unknown_target_is_named():
+    wu = pygenn.create_weight_update_model(
+        "BadTargetWU", vars=[("g", "scalar")], pre_spike_syn_code="addToPostInput(Vsin, g);")
+    model = pygenn.GeNNModel("double", "syn_post_input_bad")
+    src = model.add_neuron_population("src", 2, "Poisson", {"rate": 10.0},
+                                      {"timeStepToSpike": 0.0})
+    post = model.add_neuron_population("post", 2, TWO_INPUT_NEURON, {}, {"a": 0.0, "b": 0.0})
+    model.add_synapse_population("sg", "DENSE", src, post,
+                                 pygenn.init_weight_update(wu, {}, {"g": 1.0}),
+                                 pygenn.init_postsynaptic("DeltaCurr"))
+    with pytest.raises(pygenn.ModelDefinitionError) as info:
+        model.build()
+    msg = str(info.value)
+    assert "Vsin" in msg and "sg" in msg and "Vsyn" in msg
