@@ -75,6 +75,12 @@ def resolve_init(value, where: str):
                                f"init_var(...), got {type(value).__name__}")
 
 
+def state_symbol(kind: str, group: str, name: str) -> str:
+    """C name of a user variable/EGP: unique for (kind, group, name) and disjoint from
+    the engine's own arrays (the group name's length makes the split unambiguous)."""
+    return f"{kind}{len(group)}_{group}_{name}"
+
+
 class Variable:
     """A state array shared with compiled code (PyGeNN ``Variable``).
 
@@ -92,7 +98,7 @@ class Variable:
         self.size = size
         self.init = init
         self.mode = mode
-        self.symbol = f"{name}_{group.name}"
+        self.symbol = state_symbol("v", group.name, name)
         self.per_synapse = False  # one value per synapse (may be stored as padded SPARSE rows)
         self._array: Optional[np.ndarray] = None
 
@@ -182,7 +188,7 @@ class ExtraGlobalParameter:
         self.name = egp.name
         self.type = egp.value_type
         self.is_pointer = egp.is_pointer
-        self.symbol = f"{egp.name}_{group.name}"
+        self.symbol = state_symbol("e", group.name, egp.name)
         self._array: Optional[np.ndarray] = None
         self._init_values = None
 
@@ -394,7 +400,7 @@ class SynapseGroup(Group):
         self.ps_extra_global_params = {e.name: ExtraGlobalParameter(self, e)
                                        for e in self.ps.extra_global_params}
         for name, egp in self.ps_extra_global_params.items():
-            egp.symbol = f"{name}_ps_{self.name}"
+            egp.symbol = state_symbol("f", self.name, name)
         self.row_length = None
         self.ind = None
 
@@ -404,8 +410,8 @@ class SynapseGroup(Group):
             init = resolve_init(inits[v.name], f"{self.where}, {what} '{v.name}'")
             dims = model_var_dims(v.access if v.access is not None else VarAccess.READ_WRITE)
             var = Variable(self, v.name, v.type, dims, size, init, access_mode(v.access))
-            suffix = {"presynaptic variable": "pre", "postsynaptic variable": "post"}.get(what, "psm")
-            var.symbol = f"{v.name}_{suffix}_{self.name}"
+            kind = {"presynaptic variable": "p", "postsynaptic variable": "q"}.get(what, "s")
+            var.symbol = state_symbol(kind, self.name, v.name)
             store[v.name] = var
 
     def _neuron_refs(self, slots, given, pop, what):

@@ -1,0 +1,65 @@
+"""Loss functions of the original EventProp code, as pieces of output-neuron code.
+
+Each loss says which output neuron it needs (non-spiking ``LI`` or spiking
+``LIF``), how the forward pass builds the per-class ``score`` that goes into the
+softmax, and how the backward pass is driven (``docs/eventprop.md``). The
+registry ``LOSSES`` is the only place that knows the names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss.
+
+    ``kind``: ``"LI"`` (voltage-based) or ``"LIF"`` (first-spike based).
+    LI losses: ``weight`` is a C expression of ``u`` (= t_n/trial_t) weighting
+    the voltage samples of a sum-type score, or None for the max score.
+    LIF losses: ``g_prime`` is a C expression of ``tf`` giving the derivative of
+    the ALPHA term; ``phantom`` is applied when the correct output is silent.
+    """
+    name: str
+    kind: str
+    weight: Optional[str] = None
+    g_prime: Optional[str] = None
+    doc: str = ""
+
+    @property
+    def is_max(self) -> bool:
+        return self.kind == "LI" and self.weight is None
+
+
+LOSSES: Dict[str, Loss] = {
+    "sum": Loss("sum", "LI", "1.0", doc="mean voltage over the trial"),
+    "sum_weigh_linear": Loss("sum_weigh_linear", "LI", "(1.0 - u)",
+                             doc="mean voltage weighted by 1 - t/trial_t"),
+    "sum_weigh_exp": Loss("sum_weigh_exp", "LI", "exp(-u)",
+                          doc="mean voltage weighted by exp(-t/trial_t)"),
+    "sum_weigh_sigmoid": Loss("sum_weigh_sigmoid", "LI", "(1.0 / (1.0 + exp((u - 0.5) / 0.2)))",
+                              doc="mean voltage weighted by a falling sigmoid of t/trial_t"),
+    "max": Loss("max", "LI", None, doc="maximum voltage over the trial"),
+    "first_spike": Loss("first_spike", "LIF",
+                        g_prime="(1.0 / ((1.01 * trial_t - tf) * (1.01 * trial_t - tf)))",
+                        doc="softmax of -t_first/TAU_0 plus ALPHA/(1.01 trial_t - t_first)"),
+    "first_spike_exp": Loss("first_spike_exp", "LIF", g_prime="(exp(tf / tau_1) / tau_1)",
+                            doc="softmax of -t_first/TAU_0 plus ALPHA exp(t_first/TAU_1)"),
+}
+
+#: Losses of the original that are not available yet, with the reason.
+NOT_YET = {
+    "sum_weigh_input": "needs the per-step input activity weighting",
+    "avg_xentropy": "needs a per-step softmax tape",
+}
+
+
+def get_loss(name: str) -> Loss:
+    """The registered loss ``name``; an unknown name lists the valid ones."""
+    if name in LOSSES:
+        return LOSSES[name]
+    if name in NOT_YET:
+        raise NotImplementedError(f"loss '{name}' is not implemented yet ({NOT_YET[name]}); "
+                                  f"available: {', '.join(LOSSES)}")
+    raise ValueError(f"unknown loss '{name}'; valid losses: {', '.join(LOSSES)}")

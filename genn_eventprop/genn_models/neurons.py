@@ -1,0 +1,157 @@
+"""EventProp neuron models (GeNN 5 syntax) composed from ``snippets``.
+
+Every model runs both passes: the dynamic parameter ``backward`` selects the
+forward dynamics (0) or the reverse-time adjoint (1). The simulation time is
+restarted at 0 for each pass; ``step`` is the forward step being simulated
+(forward) or reversed (backward, starting at ``n_steps``). ``spk`` carries the
+decision of ``sim_code`` to the threshold: in the forward pass a spike, in the
+backward pass the backward event of a taped spike (its ``phi`` restored).
+"""
+from __future__ import annotations
+
+from ..engine import VarAccess, create_neuron_model
+from . import snippets as sn
+from .losses import Loss
+
+TAPE_EGPS = [("tape_step", "int*"), ("tape_phi", "scalar*")]
+SPIKE_TAPE_EGPS = TAPE_EGPS + [("tape_slope", "scalar*")]
+CONTROL_PARAMS = ["n_steps", "n_max_spike", "backward"]
+TAPE_VARS = [("phi", "scalar"), ("spk", "int"), ("tape_len", "int"), ("tape_event", "int"),
+             ("tape_lost", "int")]
+
+
+def input_model():
+    """Spike source replaying sub-step spike times and re-emitting them backwards.
+
+    Spikes at times s in [t_n, t_n + dt) are emitted in step n with
+    phi = (s - t_n)/dt. A neuron emits at most one spike per step; a further
+    spike in the same step is emitted in the next step with phi = 0 and counted
+    in ``deferred``. ``p_drop`` drops spikes (input dropout).
+    """
+    forward = f"""
+if (startSpike != endSpike && spikeTimes[startSpike] < t + dt) {{
+    const scalar s = spikeTimes[startSpike];
+    startSpike++;
+    if (s < t) {{
+        deferred++;
+    }}
+    if (p_drop <= 0.0 || gennrand_uniform() >= p_drop) {{
+        phi = fmax((s - t) / dt, (scalar)0.0);
+        spk = 1;
+{sn.tape_write({"tape_step": "step", "tape_phi": "phi"})}
+    }}
+}}
+"""
+    backward = f"""
+if (step == n_steps) {{
+    tape_event = tape_len - 1;
+}}
+{sn.backward_event()}
+"""
+    return create_neuron_model(
+        "EvpInput", params=CONTROL_PARAMS + ["p_drop"],
+        vars=[("startSpike", "unsigned int"), ("endSpike", "unsigned int"),
+              ("deferred", "int")] + TAPE_VARS,
+        extra_global_params=[("spikeTimes", "scalar*")] + TAPE_EGPS,
+        sim_code=_two_pass(forward, backward),
+        threshold_condition_code="spk != 0")
+
+
+def _two_pass(forward: str, backward: str) -> str:
+    return (sn.tape_base() + sn.step_index() + "spk = 0;\n"
+            f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")
+
+
+def _tau_fields(heterogeneous: bool):
+    """tau_m/tau_syn as parameters, or as per-neuron variables (hetLIF/hetLI)."""
+    if heterogeneous:
+        return [], [("tau_m", "scalar", VarAccess.READ_ONLY),
+                    ("tau_syn", "scalar", VarAccess.READ_ONLY)]
+    return ["tau_m", "tau_syn"], []
+
+
+LIF_STATE = [("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
+             ("lamA_V", "scalar"), ("lamA_I", "scalar"), ("phi_split", "scalar"),
+             ("rev_hold", "scalar"), ("tape_next", "int")]
+INPUTS = [("Vsyn", "scalar", 0.0), ("revIsyn", "scalar", 0.0)]
+
+
+def lif_model(heterogeneous: bool = False):
+    """Hidden LIF neuron (``hetLIF`` when ``heterogeneous``): no loss terms."""
+    return _spiking_model("EvpHetLIF" if heterogeneous else "EvpLIF", heterogeneous)
+
+
+def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None):
+    params, tau_vars = _tau_fields(heterogeneous)
+    extra_vars, spike_extra, spike_loss, init_extra, last_step = [], "", "0.0", "", ""
+    extra_params = []
+    if loss is not None:
+        extra_vars = [("t_first", "scalar"), ("score", "scalar"), ("p", "scalar"),
+                      ("y", "scalar")]
+        extra_params = ["tau_0", "tau_1", "alpha"]
+        spike_extra = "if (t_first < 0.0) {\n    t_first = t + phi * dt;\n}\n"
+        last_step = ("if (step == (int)n_steps - 1) {\n"
+                     "    score = -((t_first < 0.0) ? trial_t + 1.0 : t_first) / tau_0;\n}\n")
+        g_first = f"(alpha * {loss.g_prime.replace('tf', 't_first')})"
+        spike_loss = f"((tape_next == 0) ? ((y - p) / tau_0 + y * {g_first}) : 0.0)"
+        g_end = f"(alpha * {loss.g_prime.replace('tf', 'trial_t')})"
+        init_extra = (f"if (y > 0.5 && tape_len == 0) {{\n"
+                      f"    lambda_V -= tau_m * {g_end};\n}}\n")
+    forward = sn.lif_forward() + "phi = 0.0;\n" + sn.lif_threshold(spike_extra) + last_step
+    backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra)
+    derived = [("trial_t", lambda p, dt: p["n_steps"] * dt)] if loss is not None else []
+    return create_neuron_model(
+        name, params=params + ["theta", "p_drop"] + CONTROL_PARAMS + extra_params,
+        derived_params=derived,
+        vars=LIF_STATE + tau_vars + TAPE_VARS + extra_vars,
+        extra_global_params=SPIKE_TAPE_EGPS,
+        additional_input_vars=INPUTS,
+        sim_code=_two_pass(forward, backward),
+        threshold_condition_code="spk != 0")
+
+
+def lif_output_model(loss: Loss, heterogeneous: bool = False):
+    """Spiking LIF output for first-spike losses (``loss.kind == "LIF"``)."""
+    return _spiking_model(f"EvpLIFOut_{loss.name}", heterogeneous, loss)
+
+
+def li_output_model(loss: Loss, heterogeneous: bool = False):
+    """Non-spiking leaky-integrator output (``LI``/``hetLI``) for voltage losses.
+
+    Forward: exact step, then the sample V(t_{step+1}) enters ``score`` (a
+    weighted mean, or the running maximum with its step in ``score_step``).
+    Backward: reverse propagation and the loss drive dL/dV at each sample.
+    """
+    params, tau_vars = _tau_fields(heterogeneous)
+    if loss.is_max:
+        sample = ("if (V > score) {\n    score = V;\n    score_step = step + 1;\n}\n")
+        drive = "((n == score_step) ? (p - y) : 0.0)"
+    else:
+        weight = loss.weight
+        sample = (f"{{\n    const scalar u = (scalar)(step + 1) / n_steps;\n"
+                  f"    score += dt / trial_t * {weight} * V;\n}}\n")
+        drive = f"(dt / trial_t * {weight} * (p - y))"
+    drive_at = ("{\n    const int n = step;\n    const scalar u = (scalar)n / n_steps;\n"
+                f"    lambda_V += {drive};\n}}\n")
+    forward = sn.lif_forward() + sample
+    backward = f"""
+if (step == n_steps) {{
+    lambda_V = 0.0;
+    lambda_I = 0.0;
+{drive_at}
+}}
+else {{
+{sn.adjoint_propagate("dt")}
+    if (step >= 1) {drive_at}
+}}
+"""
+    het = "het" if heterogeneous else ""
+    return create_neuron_model(
+        f"Evp{het}LI_{loss.name}",
+        params=params + ["n_steps", "backward"],
+        derived_params=[("trial_t", lambda p, dt: p["n_steps"] * dt)],
+        vars=[("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
+              ("phi_split", "scalar", VarAccess.READ_ONLY), ("score", "scalar"),
+              ("score_step", "int"), ("p", "scalar"), ("y", "scalar")] + tau_vars,
+        additional_input_vars=[("Vsyn", "scalar", 0.0)],
+        sim_code=sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")

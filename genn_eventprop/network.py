@@ -1,0 +1,487 @@
+"""One EventProp network assembled from ``genn_models`` on the engine.
+
+``EventPropNetwork(spec)`` builds input -> hidden layers (optionally recurrent)
+-> output with the loss of ``spec.loss``; it runs batches of input spike trains
+forward, computes exact gradients with the backward pass (``docs/eventprop.md``)
+and applies Adam. Order of passes: forward of a batch, then its backward pass,
+then the optimiser (the exact order; the original's interleaving is not used).
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import engine as pygenn
+from .genn_models import (adam_model, get_loss, grad_reduce_model, input_model, li_output_model,
+                          lif_model, lif_output_model, softmax_models, synapse_model)
+
+#: Hidden neuron types: name -> whether tau_m/tau_syn are per-neuron variables.
+HIDDEN_NEURONS = {"LIF": False, "hetLIF": True}
+
+
+@dataclass
+class HiddenLayer:
+    """A hidden layer: ``size`` neurons of type ``neuron`` (ms, threshold in V units)."""
+    size: int
+    neuron: str = "LIF"
+    recurrent: bool = False
+    tau_m: float = 20.0
+    tau_syn: float = 5.0
+    theta: float = 1.0
+    p_drop: float = 0.0
+
+
+@dataclass
+class WeightInit:
+    """Normal(mean, sd) initial weights of one connection."""
+    mean: float = 0.0
+    sd: float = 1.0
+
+
+@dataclass
+class NetworkSpec:
+    """What to build. Times in ms; ``n_steps`` steps of ``dt`` per trial."""
+    n_input: int
+    hidden: Sequence[HiddenLayer]
+    n_output: int
+    loss: str = "sum"
+    dt: float = 1.0
+    n_steps: int = 1000
+    batch_size: int = 32
+    tau_m_out: float = 20.0
+    tau_syn_out: float = 5.0
+    theta_out: float = 1.0
+    tau_0: float = 0.5
+    tau_1: float = 6.4
+    alpha: float = 3e-3
+    weights: Dict[str, WeightInit] = field(default_factory=dict)
+    seed: int = 0
+    n_max_spike: int = 500
+    p_drop_input: float = 0.0
+    precision: str = "float"
+    learning_rate: float = 1e-3
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    num_threads: Optional[int] = None
+    name: str = "eventprop"
+
+
+@dataclass
+class BatchResult:
+    """What one forward pass returns (valid batch members only).
+
+    ``scores``: per-class softmax input (mean/max voltage, or -t_first/TAU_0);
+    ``first_spike_t``: first output spike times (ms, -1 if none; LIF outputs);
+    ``spike_counts``: spikes per population, shape (batch, neurons);
+    ``tape_overflow``: spikes per population that did not fit the tape
+    (their backward pass is missing; raise ``n_max_spike``);
+    ``deferred_input_spikes``: input spikes moved to the next step because
+    their neuron already spiked in that step.
+    """
+    scores: np.ndarray
+    probabilities: np.ndarray
+    predictions: np.ndarray
+    loss: Optional[float]
+    correct: Optional[int]
+    spike_counts: Dict[str, np.ndarray]
+    tape_overflow: Dict[str, int]
+    deferred_input_spikes: int
+    first_spike_t: Optional[np.ndarray] = None
+
+
+def connection_names(spec: NetworkSpec) -> List[str]:
+    """Names of the connections, e.g. in_h0, h0_h0 (recurrent), h0_h1, h1_out."""
+    names, prev = [], "in"
+    for i, layer in enumerate(spec.hidden):
+        names.append(f"{prev}_h{i}")
+        if layer.recurrent:
+            names.append(f"h{i}_h{i}")
+        prev = f"h{i}"
+    names.append(f"{prev}_out")
+    return names
+
+
+def validate_spec(spec: NetworkSpec) -> NetworkSpec:
+    """Check sizes, names and time constants; return a private copy."""
+    spec = dataclasses.replace(spec, hidden=[dataclasses.replace(h) for h in spec.hidden],
+                               weights=dict(spec.weights))
+    get_loss(spec.loss)
+    for what, n in (("n_input", spec.n_input), ("n_output", spec.n_output),
+                    ("n_steps", spec.n_steps), ("batch_size", spec.batch_size),
+                    ("n_max_spike", spec.n_max_spike)):
+        if int(n) != n or n < 1:
+            raise ValueError(f"NetworkSpec.{what} must be a positive integer, got {n!r}")
+    if not spec.hidden:
+        raise ValueError("NetworkSpec.hidden needs at least one HiddenLayer")
+    taus = [(f"hidden[{i}]", h.tau_m, h.tau_syn) for i, h in enumerate(spec.hidden)]
+    taus.append(("output", spec.tau_m_out, spec.tau_syn_out))
+    for where, tm, ts in taus:
+        if tm <= 0 or ts <= 0 or tm == ts:
+            raise ValueError(f"{where}: tau_m ({tm}) and tau_syn ({ts}) must be positive and "
+                             f"different (the exact solution divides by tau_m - tau_syn)")
+    for i, h in enumerate(spec.hidden):
+        if h.neuron not in HIDDEN_NEURONS:
+            raise ValueError(f"hidden[{i}].neuron '{h.neuron}' is unknown; valid: "
+                             f"{', '.join(HIDDEN_NEURONS)}")
+    unknown = set(spec.weights) - set(connection_names(spec))
+    if unknown:
+        raise ValueError(f"weights given for unknown connections {sorted(unknown)}; "
+                         f"valid: {', '.join(connection_names(spec))}")
+    return spec
+
+
+class EventPropNetwork:
+    """An EventProp-trainable spiking network on the engine (see module doc)."""
+
+    def __init__(self, spec: NetworkSpec):
+        self.spec = validate_spec(spec)
+        self.loss = get_loss(self.spec.loss)
+        self.model = pygenn.GeNNModel(self.spec.precision, self.spec.name,
+                                      num_threads=self.spec.num_threads)
+        self.model.dt = self.spec.dt
+        self.model.batch_size = self.spec.batch_size
+        self.model.seed = self.spec.seed
+        self.pops: Dict[str, object] = {}
+        self.synapses: Dict[str, object] = {}
+        self.adam: Dict[str, object] = {}
+        self.reduce: Dict[str, object] = {}
+        self._adam_steps = 0
+        self._build()
+
+    # ------------------------------------------------------------------ build
+    def _tape_egps(self, pop, n, slope: bool):
+        size = self.spec.batch_size * n * self.spec.n_max_spike
+        pop.extra_global_params["tape_step"].set_init_values(np.zeros(size, np.int32))
+        pop.extra_global_params["tape_phi"].set_init_values(np.zeros(size))
+        if slope:
+            pop.extra_global_params["tape_slope"].set_init_values(np.ones(size))
+
+    def _control(self, pop, extra=()):
+        for name in ("backward",) + tuple(extra):
+            pop.set_param_dynamic(name)
+
+    def _add_input(self):
+        s = self.spec
+        pop = self.model.add_neuron_population(
+            "input", s.n_input, input_model(),
+            {"n_steps": s.n_steps, "n_max_spike": s.n_max_spike, "backward": 0.0,
+             "p_drop": s.p_drop_input},
+            {"startSpike": 0, "endSpike": 0, "deferred": 0, "phi": 0.0, "spk": 0,
+             "tape_len": 0, "tape_event": -1, "tape_lost": 0})
+        pop.extra_global_params["spikeTimes"].set_init_values(np.zeros(1))
+        self._tape_egps(pop, s.n_input, slope=False)
+        self._control(pop, ("p_drop",))
+        self.pops["input"] = pop
+
+    def _lif_vars(self):
+        return {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "lamA_V": 0.0,
+                "lamA_I": 0.0, "phi_split": 2.0, "rev_hold": 0.0,
+                "tape_next": -1, "phi": 0.0, "spk": 0, "tape_len": 0, "tape_event": -1,
+                "tape_lost": 0}
+
+    def _add_hidden(self, i: int, layer: HiddenLayer):
+        s = self.spec
+        het = HIDDEN_NEURONS[layer.neuron]
+        params = {"theta": layer.theta, "p_drop": layer.p_drop, "n_steps": s.n_steps,
+                  "n_max_spike": s.n_max_spike, "backward": 0.0}
+        vars_ = self._lif_vars()
+        taus = {"tau_m": layer.tau_m, "tau_syn": layer.tau_syn}
+        (vars_ if het else params).update(taus)
+        pop = self.model.add_neuron_population(f"h{i}", layer.size, lif_model(het), params,
+                                               vars_)
+        self._tape_egps(pop, layer.size, slope=True)
+        self._control(pop, ("p_drop",))
+        self.pops[f"h{i}"] = pop
+
+    def _add_output(self):
+        s = self.spec
+        taus = {"tau_m": s.tau_m_out, "tau_syn": s.tau_syn_out}
+        if self.loss.kind == "LIF":
+            params = {"theta": s.theta_out, "p_drop": 0.0, "n_steps": s.n_steps,
+                      "n_max_spike": s.n_max_spike, "backward": 0.0, "tau_0": s.tau_0,
+                      "tau_1": s.tau_1, "alpha": s.alpha, **taus}
+            vars_ = dict(self._lif_vars(), t_first=-1.0, score=0.0, p=0.0, y=0.0)
+            pop = self.model.add_neuron_population("out", s.n_output,
+                                                   lif_output_model(self.loss), params, vars_)
+            self._tape_egps(pop, s.n_output, slope=True)
+            self._control(pop, ("p_drop",))
+        else:
+            pop = self.model.add_neuron_population(
+                "out", s.n_output, li_output_model(self.loss),
+                {"n_steps": s.n_steps, "backward": 0.0, **taus},
+                {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "phi_split": 2.0,
+                 "score": 0.0,
+                 "score_step": 0, "p": 0.0, "y": 0.0})
+            self._control(pop)
+        self.pops["out"] = pop
+
+    def _post_taus(self, post_name: str) -> Tuple[float, float, bool]:
+        if post_name == "out":
+            return self.spec.tau_m_out, self.spec.tau_syn_out, False
+        layer = self.spec.hidden[int(post_name[1:])]
+        return layer.tau_m, layer.tau_syn, HIDDEN_NEURONS[layer.neuron]
+
+    def _add_connection(self, name: str):
+        pre_name, post_name = name.split("_")
+        pre_name = "input" if pre_name == "in" else pre_name
+        pre, post = self.pops[pre_name], self.pops[post_name]
+        backprop = pre_name != "input"
+        tau_m, tau_syn, het = self._post_taus(post_name)
+        init = self.spec.weights.get(name, WeightInit(0.0, 1.0))
+        g = pygenn.init_var("Normal", {"mean": init.mean, "sd": init.sd})
+        params = {"backward": 0.0} if het else {"tau_m": tau_m, "tau_syn": tau_syn,
+                                                 "backward": 0.0}
+        spiking = "lamA_V" in post.vars
+        post_refs = {"lambda_V_post": pygenn.create_var_ref(post, "lambda_V"),
+                     "lambda_I_post": pygenn.create_var_ref(post, "lambda_I"),
+                     "lamA_V_post": pygenn.create_var_ref(post, "lamA_V" if spiking else "lambda_V"),
+                     "lamA_I_post": pygenn.create_var_ref(post, "lamA_I" if spiking else "lambda_I"),
+                     "phi_split_post": pygenn.create_var_ref(post, "phi_split")}
+        if het:
+            post_refs.update(tau_m_post=pygenn.create_var_ref(post, "tau_m"),
+                             tau_syn_post=pygenn.create_var_ref(post, "tau_syn"))
+        sg = self.model.add_synapse_population(
+            name, "DENSE", pre, post,
+            pygenn.init_weight_update(synapse_model(backprop, het), params,
+                                      {"g": g, "dg": 0.0},
+                                      {} if het else {"fS": 0.0, "fM": 0.0},
+                                      pre_var_refs={"phi_pre": pygenn.create_var_ref(pre, "phi")},
+                                      post_var_refs=post_refs),
+            pygenn.init_postsynaptic("DeltaCurr"))
+        if backprop:
+            sg.pre_target_var = "revIsyn"
+        sg.set_param_dynamic("backward")
+        self.synapses[name] = sg
+        red = self.model.add_custom_update(f"reduce_{name}", "reduce", grad_reduce_model(), {},
+                                           {"dg_sum": 0.0},
+                                           {"dg": pygenn.create_wu_var_ref(sg, "dg")})
+        self.reduce[name] = red
+        s = self.spec
+        adam = self.model.add_custom_update(
+            f"adam_{name}", "adam", adam_model(),
+            {"beta1": s.adam_beta1, "beta2": s.adam_beta2, "epsilon": s.adam_epsilon,
+             "alpha": s.learning_rate, "m_scale": 1.0, "v_scale": 1.0, "grad_scale": 1.0},
+            {"m": 0.0, "v": 0.0},
+            {"g": pygenn.create_wu_var_ref(sg, "g"),
+             "dg_sum": pygenn.create_wu_var_ref(red, "dg_sum")})
+        for p in ("alpha", "m_scale", "v_scale", "grad_scale"):
+            adam.set_param_dynamic(p)
+        self.adam[name] = adam
+
+    def _add_softmax(self):
+        out = self.pops["out"]
+        smax, ssum, apply = softmax_models()
+        score = pygenn.create_var_ref(out, "score")
+        cu_max = self.model.add_custom_update("softmax_max", "softmax1", smax, {}, {"smax": 0.0},
+                                              {"score": score})
+        max_ref = pygenn.create_var_ref(cu_max, "smax")
+        cu_sum = self.model.add_custom_update("softmax_sum", "softmax2", ssum, {}, {"ssum": 0.0},
+                                              {"score": score, "smax": max_ref})
+        self.model.add_custom_update(
+            "softmax_apply", "softmax3", apply, {}, {},
+            {"score": score, "smax": max_ref, "ssum": pygenn.create_var_ref(cu_sum, "ssum"),
+             "p": pygenn.create_var_ref(out, "p")})
+
+    def _build(self):
+        self._add_input()
+        for i, layer in enumerate(self.spec.hidden):
+            self._add_hidden(i, layer)
+        self._add_output()
+        for name in connection_names(self.spec):
+            self._add_connection(name)
+        self._add_softmax()
+        self.model.build()
+        self.model.load()
+
+    # ---------------------------------------------------------------- weights
+    @property
+    def connections(self) -> List[str]:
+        return list(self.synapses)
+
+    def _sg(self, name):
+        if name not in self.synapses:
+            raise KeyError(f"no connection '{name}'; valid: {', '.join(self.synapses)}")
+        return self.synapses[name]
+
+    def get_weights(self, name: str) -> np.ndarray:
+        """Weights of connection ``name`` as a (n_pre, n_post) float64 copy."""
+        sg = self._sg(name)
+        return np.array(sg.vars["g"].view, dtype=np.float64).reshape(sg.src.size, sg.trg.size)
+
+    def set_weights(self, name: str, w) -> None:
+        sg = self._sg(name)
+        w = np.asarray(w, dtype=np.float64)
+        shape = (sg.src.size, sg.trg.size)
+        if w.shape != shape:
+            raise ValueError(f"weights for '{name}' must have shape {shape}, got {w.shape}")
+        sg.vars["g"].view[...] = w.reshape(sg.vars["g"].view.shape)
+        sg.vars["g"].push_to_device()
+
+    # ------------------------------------------------------------------- runs
+    def _set_inputs(self, batch) -> int:
+        """Load a batch of samples, each ``(times_ms, neuron_ids)``; returns its size."""
+        s = self.spec
+        if len(batch) > s.batch_size:
+            raise ValueError(f"batch of {len(batch)} samples exceeds batch_size {s.batch_size}")
+        trial_t = s.n_steps * s.dt
+        start = np.zeros((s.batch_size, s.n_input), np.uint32)
+        end = np.zeros_like(start)
+        chunks, offset = [], 0
+        for b in range(s.batch_size):
+            times, ids = (batch[b] if b < len(batch) else (np.zeros(0), np.zeros(0, int)))
+            times = np.asarray(times, dtype=np.float64).reshape(-1)
+            ids = np.asarray(ids).reshape(-1)
+            if times.shape != ids.shape:
+                raise ValueError(f"sample {b}: {times.size} spike times but {ids.size} ids")
+            if ids.size and (ids.min() < 0 or ids.max() >= s.n_input):
+                raise ValueError(f"sample {b}: neuron ids must lie in [0, {s.n_input})")
+            if times.size and (times.min() < 0 or times.max() >= trial_t):
+                raise ValueError(f"sample {b}: spike times must lie in [0, {trial_t}) ms "
+                                 f"(n_steps * dt); got [{times.min()}, {times.max()}]")
+            order = np.lexsort((times, ids))
+            counts = np.bincount(ids, minlength=s.n_input)
+            start[b] = offset + np.concatenate(([0], np.cumsum(counts)[:-1]))
+            end[b] = start[b] + counts
+            chunks.append(times[order])
+            offset += times.size
+        inp = self.pops["input"]
+        all_times = np.concatenate(chunks) if offset else np.full(1, 2.0 * trial_t)
+        inp.extra_global_params["spikeTimes"].values = all_times
+        inp.extra_global_params["spikeTimes"].push_to_device()
+        self._write(inp, "startSpike", start)
+        self._write(inp, "endSpike", end)
+        return len(batch)
+
+    def _write(self, pop, var, value):
+        v = pop.vars[var]
+        v.view[...] = np.broadcast_to(value, v.view.shape) if np.ndim(value) == 0 else \
+            np.asarray(value).reshape(v.view.shape)
+        v.push_to_device()
+
+    def _reset_trial(self):
+        for name, pop in self.pops.items():
+            for var, value in (("V", 0.0), ("I", 0.0), ("tape_len", 0), ("tape_lost", 0),
+                               ("deferred", 0), ("t_first", -1.0), ("score_step", 0)):
+                if var in pop.vars:
+                    self._write(pop, var, value)
+        out = self.pops["out"]
+        if "score" in out.vars:
+            self._write(out, "score", -np.inf if self.loss.is_max else 0.0)
+
+    def _set_phase(self, backward: bool):
+        value = 1.0 if backward else 0.0
+        for pop in self.pops.values():
+            pop.set_dynamic_param_value("backward", value)
+        for sg in self.synapses.values():
+            sg.set_dynamic_param_value("backward", value)
+        self.model.timestep = 0
+
+    def _read(self, pop, var) -> np.ndarray:
+        v = pop.vars[var]
+        v.pull_from_device()
+        return np.array(v.view, dtype=np.float64).reshape(self.spec.batch_size, -1)
+
+    def forward(self, batch, labels=None) -> BatchResult:
+        """Run one batch forward; with ``labels`` also the loss (mean over samples)."""
+        n_valid = self._set_inputs(batch)
+        self._reset_trial()
+        self._set_phase(backward=False)
+        for _ in range(self.spec.n_steps):
+            self.model.step_time()
+        for group in ("softmax1", "softmax2", "softmax3"):
+            self.model.custom_update(group)
+        return self._result(n_valid, labels)
+
+    def _result(self, n, labels) -> BatchResult:
+        out = self.pops["out"]
+        scores = self._read(out, "score")[:n]
+        probs = self._read(out, "p")[:n]
+        preds = np.argmax(scores, axis=1)
+        counts, overflow = {}, {}
+        for name, pop in self.pops.items():
+            if "tape_len" in pop.vars:
+                taped = self._read(pop, "tape_len")[:n]
+                lost = self._read(pop, "tape_lost")[:n]
+                counts[name] = (taped + lost).astype(np.int64)
+                overflow[name] = int(lost.sum())
+        if any(overflow.values()):
+            warnings.warn(f"spike tape overflow (spikes without backward pass): "
+                          f"{ {k: v for k, v in overflow.items() if v} }; raise n_max_spike "
+                          f"(now {self.spec.n_max_spike})", RuntimeWarning, stacklevel=3)
+        deferred = int(self._read(self.pops["input"], "deferred")[:n].sum())
+        first = self._read(out, "t_first")[:n] if "t_first" in out.vars else None
+        loss = correct = None
+        if labels is not None:
+            labels = self._check_labels(labels, n)
+            loss = float(np.mean(self._sample_losses(probs, labels, first)))
+            correct = int(np.sum(preds == labels))
+        return BatchResult(scores, probs, preds, loss, correct, counts, overflow, deferred, first)
+
+    def _check_labels(self, labels, n) -> np.ndarray:
+        labels = np.asarray(labels).reshape(-1)
+        if labels.size != n:
+            raise ValueError(f"{labels.size} labels for a batch of {n} samples")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.spec.n_output):
+            raise ValueError(f"labels must lie in [0, {self.spec.n_output})")
+        return labels.astype(np.int64)
+
+    def _sample_losses(self, probs, labels, first) -> np.ndarray:
+        """-log p_y, plus ALPHA g(t_y) for first-spike losses when the label neuron spiked."""
+        rows = np.arange(labels.size)
+        loss = -np.log(np.maximum(probs[rows, labels], 1e-300))
+        if self.loss.kind == "LIF":
+            s, trial_t = self.spec, self.spec.n_steps * self.spec.dt
+            t_y = first[rows, labels]
+            spiked = t_y >= 0
+            if self.loss.name == "first_spike":
+                g = 1.0 / (1.01 * trial_t - t_y)
+            else:
+                g = np.exp(t_y / s.tau_1)
+            loss = loss + np.where(spiked, s.alpha * g, 0.0)
+        return loss
+
+    def _backward(self, labels, n):
+        y = np.zeros((self.spec.batch_size, self.spec.n_output))
+        y[np.arange(n), labels] = 1.0
+        self._write(self.pops["out"], "y", y)
+        self._set_phase(backward=True)
+        for _ in range(self.spec.n_steps + 1):
+            self.model.step_time()
+        self.model.custom_update("reduce")
+
+    def gradients(self, batch, labels) -> Tuple[BatchResult, Dict[str, np.ndarray]]:
+        """Forward + backward without changing weights: (result, dL/dW per connection).
+
+        Gradients are of the batch-mean loss, shape (n_pre, n_post) each.
+        """
+        res = self.forward(batch, labels)
+        n = len(batch)
+        self._backward(self._check_labels(labels, n), n)
+        grads = {}
+        for name, red in self.reduce.items():
+            sg = self.synapses[name]
+            g = np.array(red.vars["dg_sum"].view, dtype=np.float64)
+            grads[name] = g.reshape(sg.src.size, sg.trg.size) / n
+        return res, grads
+
+    def train_step(self, batch, labels, learning_rate: Optional[float] = None) -> BatchResult:
+        """Forward, backward and one Adam step on every connection; returns the forward result."""
+        res = self.forward(batch, labels)
+        n = len(batch)
+        self._backward(self._check_labels(labels, n), n)
+        self._adam_steps += 1
+        k = self._adam_steps
+        s = self.spec
+        lr = s.learning_rate if learning_rate is None else learning_rate
+        for adam in self.adam.values():
+            adam.set_dynamic_param_value("alpha", lr)
+            adam.set_dynamic_param_value("m_scale", 1.0 / (1.0 - s.adam_beta1 ** k))
+            adam.set_dynamic_param_value("v_scale", 1.0 / (1.0 - s.adam_beta2 ** k))
+            adam.set_dynamic_param_value("grad_scale", 1.0 / n)
+        self.model.custom_update("adam")
+        return res
