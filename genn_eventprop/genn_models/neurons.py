@@ -57,8 +57,8 @@ if (step == n_steps) {{
         threshold_condition_code="spk != 0")
 
 
-def _two_pass(forward: str, backward: str) -> str:
-    return (sn.tape_base() + sn.step_index() + "spk = 0;\n"
+def _two_pass(forward: str, backward: str, prefix: str = "") -> str:
+    return (prefix + sn.tape_base() + sn.step_index() + "spk = 0;\n"
             f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")
 
 
@@ -100,13 +100,15 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None):
     forward = sn.lif_forward() + "phi = 0.0;\n" + sn.lif_threshold(spike_extra) + last_step
     backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra)
     derived = [("trial_t", lambda p, dt: p["n_steps"] * dt)] if loss is not None else []
+    if not heterogeneous:
+        derived += sn.step_constant_params()
     return create_neuron_model(
         name, params=params + ["theta", "p_drop"] + CONTROL_PARAMS + extra_params,
         derived_params=derived,
         vars=LIF_STATE + tau_vars + TAPE_VARS + extra_vars,
         extra_global_params=SPIKE_TAPE_EGPS,
         additional_input_vars=INPUTS,
-        sim_code=_two_pass(forward, backward),
+        sim_code=_two_pass(forward, backward, sn.step_constants(heterogeneous)),
         threshold_condition_code="spk != 0")
 
 
@@ -141,7 +143,7 @@ if (step == n_steps) {{
 {drive_at}
 }}
 else {{
-{sn.adjoint_propagate("dt")}
+{sn.adjoint_step()}
     if (step >= 1) {drive_at}
 }}
 """
@@ -149,9 +151,10 @@ else {{
     return create_neuron_model(
         f"Evp{het}LI_{loss.name}",
         params=params + ["n_steps", "backward"],
-        derived_params=[("trial_t", lambda p, dt: p["n_steps"] * dt)],
+        derived_params=[("trial_t", lambda p, dt: p["n_steps"] * dt)]
+        + ([] if heterogeneous else sn.step_constant_params()),
         vars=[("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
               ("phi_split", "scalar", VarAccess.READ_ONLY), ("score", "scalar"),
               ("score_step", "int"), ("p", "scalar"), ("y", "scalar")] + tau_vars,
         additional_input_vars=[("Vsyn", "scalar", 0.0)],
-        sim_code=sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")
+        sim_code=sn.step_constants(heterogeneous) + sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")

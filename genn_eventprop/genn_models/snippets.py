@@ -26,8 +26,8 @@ def lif_forward() -> str:
     """
     return f"""
 const scalar V_start = V;
-const scalar V_free = V * exp(-dt / tau_m) + I * {kernel("dt")} + Vsyn;
-I = I * exp(-dt / tau_syn) + Isyn;
+const scalar V_free = V * decay_m + I * k_dt + Vsyn;
+I = I * decay_s + Isyn;
 V = V_free;
 """
 
@@ -87,6 +87,38 @@ def adjoint_propagate(x: str, lv: str = "lambda_V", li: str = "lambda_I") -> str
     {lv} = {lv} * exp(-prop_x / tau_m);
 }}
 """
+
+
+def adjoint_step() -> str:
+    """``adjoint_propagate(dt)`` with the per-step constants decay_m, decay_s, k_dt."""
+    return """lambda_I = lambda_I * decay_s + lambda_V * k_dt;
+lambda_V = lambda_V * decay_m;
+"""
+
+
+def step_constants(heterogeneous: bool) -> str:
+    """decay_m = exp(-dt/tau_m), decay_s = exp(-dt/tau_syn), k_dt = K(dt).
+
+    Derived parameters when the time constants are parameters; locals computed
+    from the per-neuron variables otherwise.
+    """
+    if not heterogeneous:
+        return ""
+    return (f"const scalar decay_m = exp(-dt / tau_m);\n"
+            f"const scalar decay_s = exp(-dt / tau_syn);\n"
+            f"const scalar k_dt = {kernel('dt')};\n")
+
+
+def step_constant_params():
+    """Derived parameters decay_m, decay_s, k_dt for parameter time constants."""
+    import math
+
+    def k_dt(p, dt):
+        tm, ts = p["tau_m"], p["tau_syn"]
+        return ts / (tm - ts) * (math.exp(-dt / tm) - math.exp(-dt / ts))
+    return [("decay_m", lambda p, dt: math.exp(-dt / p["tau_m"])),
+            ("decay_s", lambda p, dt: math.exp(-dt / p["tau_syn"])),
+            ("k_dt", k_dt)]
 
 
 def adjoint_unpropagate(x: str, lv: str, li: str) -> str:
@@ -149,7 +181,7 @@ if (step == n_steps) {{
 else {{
     lambda_V = lamA_V;
     lambda_I = lamA_I;
-{adjoint_propagate("dt")}
+{adjoint_step()}
     if (step >= 1) {{
         lambda_V += {drive};
     }}
