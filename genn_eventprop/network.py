@@ -16,11 +16,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import engine as pygenn
-from .genn_models import (adam_model, get_loss, grad_reduce_model, input_model, li_output_model,
+from .genn_models import (adam_model, alif_model, get_loss, grad_reduce_model, input_model, li_output_model,
                           lif_model, lif_output_model, softmax_models, synapse_model)
 
 #: Hidden neuron types: name -> whether tau_m/tau_syn are per-neuron variables.
-HIDDEN_NEURONS = {"LIF": False, "hetLIF": True}
+HIDDEN_NEURONS = {"LIF": False, "hetLIF": True, "ALIF": False}
 
 
 @dataclass
@@ -33,6 +33,8 @@ class HiddenLayer:
     tau_syn: float = 5.0
     theta: float = 1.0
     p_drop: float = 0.0
+    tau_B: float = 100.0
+    B_incr: float = 0.05
 
 
 @dataclass
@@ -179,8 +181,8 @@ class EventPropNetwork:
         self.pops["input"] = pop
 
     def _lif_vars(self):
-        return {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "lamA_V": 0.0,
-                "lamA_I": 0.0, "phi_split": 2.0, "rev_hold": 0.0,
+        return {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "lamE_V": 0.0,
+                "jr_V": 0.0, "rev_hold": 0.0,
                 "tape_next": -1, "phi": 0.0, "spk": 0, "tape_len": 0, "tape_event": -1,
                 "tape_lost": 0}
 
@@ -192,9 +194,17 @@ class EventPropNetwork:
         vars_ = self._lif_vars()
         taus = {"tau_m": layer.tau_m, "tau_syn": layer.tau_syn}
         (vars_ if het else params).update(taus)
-        pop = self.model.add_neuron_population(f"h{i}", layer.size, lif_model(het), params,
-                                               vars_)
+        if layer.neuron == "ALIF":
+            params.update(tau_B=layer.tau_B, B_incr=layer.B_incr)
+            vars_.update(B=0.0, lambda_B=0.0, lamE_B=0.0, jr_B=0.0)
+            definition = alif_model()
+        else:
+            definition = lif_model(het)
+        pop = self.model.add_neuron_population(f"h{i}", layer.size, definition, params, vars_)
         self._tape_egps(pop, layer.size, slope=True)
+        if layer.neuron == "ALIF":
+            pop.extra_global_params["tape_B"].set_init_values(
+                np.zeros(self.spec.batch_size * layer.size * self.spec.n_max_spike))
         self._control(pop, ("p_drop",))
         self.pops[f"h{i}"] = pop
 
@@ -214,8 +224,7 @@ class EventPropNetwork:
             pop = self.model.add_neuron_population(
                 "out", s.n_output, li_output_model(self.loss),
                 {"n_steps": s.n_steps, "backward": 0.0, **taus},
-                {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "phi_split": 2.0,
-                 "score": 0.0,
+                {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "score": 0.0,
                  "score_step": 0, "p": 0.0, "y": 0.0})
             self._control(pop)
         self.pops["out"] = pop
@@ -236,12 +245,9 @@ class EventPropNetwork:
         g = pygenn.init_var("Normal", {"mean": init.mean, "sd": init.sd})
         params = {"backward": 0.0} if het else {"tau_m": tau_m, "tau_syn": tau_syn,
                                                  "backward": 0.0}
-        spiking = "lamA_V" in post.vars
-        post_refs = {"lambda_V_post": pygenn.create_var_ref(post, "lambda_V"),
-                     "lambda_I_post": pygenn.create_var_ref(post, "lambda_I"),
-                     "lamA_V_post": pygenn.create_var_ref(post, "lamA_V" if spiking else "lambda_V"),
-                     "lamA_I_post": pygenn.create_var_ref(post, "lamA_I" if spiking else "lambda_I"),
-                     "phi_split_post": pygenn.create_var_ref(post, "phi_split")}
+        spiking = "lamE_V" in post.vars
+        post_refs = {"lamE_V_post": pygenn.create_var_ref(post, "lamE_V" if spiking else "lambda_V"),
+                     "lambda_I_post": pygenn.create_var_ref(post, "lambda_I")}
         if het:
             post_refs.update(tau_m_post=pygenn.create_var_ref(post, "tau_m"),
                              tau_syn_post=pygenn.create_var_ref(post, "tau_syn"))
@@ -365,7 +371,7 @@ class EventPropNetwork:
 
     def _reset_trial(self):
         for name, pop in self.pops.items():
-            for var, value in (("V", 0.0), ("I", 0.0), ("tape_len", 0), ("tape_lost", 0),
+            for var, value in (("V", 0.0), ("I", 0.0), ("B", 0.0), ("tape_len", 0), ("tape_lost", 0),
                                ("deferred", 0), ("t_first", -1.0), ("score_step", 0)):
                 if var in pop.vars:
                     self._write(pop, var, value)

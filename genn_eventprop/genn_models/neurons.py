@@ -71,8 +71,8 @@ def _tau_fields(heterogeneous: bool):
 
 
 LIF_STATE = [("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
-             ("lamA_V", "scalar"), ("lamA_I", "scalar"), ("phi_split", "scalar"),
-             ("rev_hold", "scalar"), ("tape_next", "int")]
+             ("lamE_V", "scalar"), ("jr_V", "scalar"), ("rev_hold", "scalar"),
+             ("tape_next", "int")]
 INPUTS = [("Vsyn", "scalar", 0.0), ("revIsyn", "scalar", 0.0)]
 
 
@@ -81,7 +81,12 @@ def lif_model(heterogeneous: bool = False):
     return _spiking_model("EvpHetLIF" if heterogeneous else "EvpLIF", heterogeneous)
 
 
-def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None):
+def alif_model():
+    """Hidden ALIF neuron: threshold theta + B, tau_B dB/dt = -B, B += B_incr at a spike."""
+    return _spiking_model("EvpALIF", False, adaptive=True)
+
+
+def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: bool = False):
     params, tau_vars = _tau_fields(heterogeneous)
     extra_vars, spike_extra, spike_loss, init_extra, last_step = [], "", "0.0", "", ""
     extra_params = []
@@ -97,16 +102,24 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None):
         g_end = f"(alpha * {loss.g_prime.replace('tf', 'trial_t')})"
         init_extra = (f"if (y > 0.5 && tape_len == 0) {{\n"
                       f"    lambda_V -= tau_m * {g_end};\n}}\n")
-    forward = sn.lif_forward() + "phi = 0.0;\n" + sn.lif_threshold(spike_extra) + last_step
-    backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra)
+    forward = (sn.lif_forward(adaptive) + "phi = 0.0;\n" + sn.lif_threshold(spike_extra, adaptive)
+               + last_step)
+    backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra, adaptive=adaptive)
     derived = [("trial_t", lambda p, dt: p["n_steps"] * dt)] if loss is not None else []
     if not heterogeneous:
         derived += sn.step_constant_params()
+    egps = SPIKE_TAPE_EGPS
+    if adaptive:
+        derived.append(sn.adaptation_constant())
+        extra_params = extra_params + ["tau_B", "B_incr"]
+        extra_vars = extra_vars + [("B", "scalar"), ("lambda_B", "scalar"), ("lamE_B", "scalar"),
+                                   ("jr_B", "scalar")]
+        egps = egps + [("tape_B", "scalar*")]
     return create_neuron_model(
         name, params=params + ["theta", "p_drop"] + CONTROL_PARAMS + extra_params,
         derived_params=derived,
         vars=LIF_STATE + tau_vars + TAPE_VARS + extra_vars,
-        extra_global_params=SPIKE_TAPE_EGPS,
+        extra_global_params=egps,
         additional_input_vars=INPUTS,
         sim_code=_two_pass(forward, backward, sn.step_constants(heterogeneous)),
         threshold_condition_code="spk != 0")
@@ -154,7 +167,7 @@ else {{
         derived_params=[("trial_t", lambda p, dt: p["n_steps"] * dt)]
         + ([] if heterogeneous else sn.step_constant_params()),
         vars=[("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
-              ("phi_split", "scalar", VarAccess.READ_ONLY), ("score", "scalar"),
+              ("score", "scalar"),
               ("score_step", "int"), ("p", "scalar"), ("y", "scalar")] + tau_vars,
         additional_input_vars=[("Vsyn", "scalar", 0.0)],
         sim_code=sn.step_constants(heterogeneous) + sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")

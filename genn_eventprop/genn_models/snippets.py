@@ -7,6 +7,8 @@ time constants alike.
 """
 from __future__ import annotations
 
+import math
+
 
 def kernel(x: str, tau_m: str = "tau_m", tau_syn: str = "tau_syn") -> str:
     """K(x) = tau_syn/(tau_m - tau_syn) (exp(-x/tau_m) - exp(-x/tau_syn)).
@@ -17,19 +19,23 @@ def kernel(x: str, tau_m: str = "tau_m", tau_syn: str = "tau_syn") -> str:
             f"(exp(-({x}) / {tau_m}) - exp(-({x}) / {tau_syn})))")
 
 
-def lif_forward() -> str:
+def lif_forward(adaptive: bool = False) -> str:
     """Exact step of tau_m dV/dt = -V + I, tau_syn dI/dt = -I over dt.
 
     ``Isyn``/``Vsyn`` hold what the spikes arriving in this step add to I and V
     at the end of the step (see the synapse model). Leaves ``V_free`` (voltage
-    before any reset) and the start voltage ``V_start`` as locals.
+    before any reset) and the start voltage ``V_start`` as locals. ALIF
+    (``adaptive``): the threshold adaptation decays, tau_B dB/dt = -B.
     """
-    return f"""
+    code = """
 const scalar V_start = V;
 const scalar V_free = V * decay_m + I * k_dt + Vsyn;
 I = I * decay_s + Isyn;
 V = V_free;
 """
+    if adaptive:
+        code += "const scalar B_start = B;\nB = B * decay_B;\n"
+    return code
 
 
 def tape_write(fields) -> str:
@@ -57,43 +63,49 @@ def tape_base() -> str:
     return "const size_t tape_base = ((size_t)batch * num_neurons + id) * (size_t)n_max_spike;\n"
 
 
-def lif_threshold(spike_extra: str = "") -> str:
+def lif_threshold(spike_extra: str = "", adaptive: bool = False) -> str:
     """Threshold crossing with linear interpolation of the sub-step spike time.
 
-    phi = (theta - V_start)/(V_free - V_start), slope = (V_free - V_start)/dt;
-    the reset removes theta at the spike time, decayed to the end of the step.
-    A dropped spike (probability ``p_drop``) leaves V unreset.
+    With D = V (LIF) or V - B (ALIF, threshold theta + B):
+    phi = (theta - D_start)/(D_free - D_start), slope = (D_free - D_start)/dt.
+    The reset sets V to 0 at the spike time: it removes V(s) = theta + B(s),
+    decayed to the end of the step; ALIF adds B_incr to B at the spike. A
+    dropped spike (probability ``p_drop``) leaves the neuron unreset.
     """
+    b = " - B" if adaptive else ""
+    b_start = " - B_start" if adaptive else ""
+    fields = {"tape_step": "step", "tape_phi": "phi", "tape_slope": "slope"}
+    adapt = ""
+    v_at_spike = "theta"
+    if adaptive:
+        fields["tape_B"] = "B_s"
+        adapt = ("    B += B_incr * exp(-((scalar)1.0 - phi) * dt / tau_B);\n")
+        v_at_spike = "(theta + B_s)"
+    b_s = ("    const scalar B_s = B_start * exp(-phi * dt / tau_B);\n" if adaptive else "")
     return f"""
-if (V_free >= theta && (p_drop <= 0.0 || gennrand_uniform() >= p_drop)) {{
-    const scalar slope = (V_free - V_start) / dt;
-    phi = fmin(fmax((theta - V_start) / (V_free - V_start), (scalar)0.0), (scalar)1.0);
-    V = V_free - theta * exp(-((scalar)1.0 - phi) * dt / tau_m);
-    spk = 1;
-{tape_write({"tape_step": "step", "tape_phi": "phi", "tape_slope": "slope"})}
+const scalar D_start = V_start{b_start};
+const scalar D_free = V_free{b};
+if (D_free >= theta && (p_drop <= 0.0 || gennrand_uniform() >= p_drop)) {{
+    const bool crossed = D_start < theta;
+    const scalar slope = crossed ? (D_free - D_start) / dt : (scalar)0.0;
+    phi = crossed ? fmin((theta - D_start) / (D_free - D_start), (scalar)1.0) : (scalar)0.0;
+{b_s}    V = V_free - {v_at_spike} * exp(-((scalar)1.0 - phi) * dt / tau_m);
+{adapt}    spk = 1;
+{tape_write(fields)}
 {spike_extra}
 }}
 """
 
 
-def adjoint_propagate(x: str, lv: str = "lambda_V", li: str = "lambda_I") -> str:
-    """Reverse propagation of an adjoint pair over an event-free interval x.
+def adjoint_step(lam_v: str = "lambda_V", jump: str = "") -> str:
+    """Reverse propagation of (lambda_V, lambda_I) over one step of dt.
 
-    lambda_I <- lambda_I exp(-x/tau_syn) + lambda_V K(x); lambda_V <- lambda_V exp(-x/tau_m).
+    lambda_I <- lambda_I decay_s + L k_dt; lambda_V <- L decay_m + jump, where L
+    is ``lam_v`` (lambda_V, or lambda_V + phi J after a spike) and ``jump`` the
+    rest of a spike's jump, (1 - phi) J (see ``adjoint_prepare``).
     """
-    return f"""{{
-    const scalar prop_x = {x};
-    {li} = {li} * exp(-prop_x / tau_syn) + {lv} * {kernel("prop_x")};
-    {lv} = {lv} * exp(-prop_x / tau_m);
-}}
-"""
-
-
-def adjoint_step() -> str:
-    """``adjoint_propagate(dt)`` with the per-step constants decay_m, decay_s, k_dt."""
-    return """lambda_I = lambda_I * decay_s + lambda_V * k_dt;
-lambda_V = lambda_V * decay_m;
-"""
+    return (f"lambda_I = lambda_I * decay_s + {lam_v} * k_dt;\n"
+            f"lambda_V = {lam_v} * decay_m{jump};\n")
 
 
 def step_constants(heterogeneous: bool) -> str:
@@ -109,85 +121,97 @@ def step_constants(heterogeneous: bool) -> str:
             f"const scalar k_dt = {kernel('dt')};\n")
 
 
+def adaptation_constant():
+    """Derived parameter decay_B = exp(-dt/tau_B) of the ALIF threshold adaptation."""
+    return ("decay_B", lambda p, dt: math.exp(-dt / p["tau_B"]))
+
+
 def step_constant_params():
     """Derived parameters decay_m, decay_s, k_dt for parameter time constants."""
-    import math
-
     def k_dt(p, dt):
         tm, ts = p["tau_m"], p["tau_syn"]
         return ts / (tm - ts) * (math.exp(-dt / tm) - math.exp(-dt / ts))
-    return [("decay_m", lambda p, dt: math.exp(-dt / p["tau_m"])),
-            ("decay_s", lambda p, dt: math.exp(-dt / p["tau_syn"])),
-            ("k_dt", k_dt)]
+    out = [("decay_m", lambda p, dt: math.exp(-dt / p["tau_m"])),
+           ("decay_s", lambda p, dt: math.exp(-dt / p["tau_syn"])),
+           ("k_dt", k_dt)]
+    return out
 
 
-def adjoint_unpropagate(x: str, lv: str, li: str) -> str:
-    """Inverse of ``adjoint_propagate(x)``: the pair x ms later in forward time."""
-    return f"""{{
-    const scalar prop_x = {x};
-    {lv} = {lv} * exp(prop_x / tau_m);
-    {li} = ({li} - {lv} * {kernel("prop_x")}) * exp(prop_x / tau_syn);
-}}
-"""
+def adjoint_prepare(spike_loss: str = "0.0", adaptive: bool = False) -> str:
+    """Adjoint of the spike (if any) in step - 1, prepared while at t_step.
 
+    Exact adjoint of the discrete spiking step (``docs/eventprop.md``): with
+    Lambda = lambda(t_step), E = exp(-(1 - phi) dt/tau_m) and the jump
 
-def adjoint_split(spike_loss: str = "0.0") -> str:
-    """Prepare the adjoint for the step before: ``lamA`` and ``phi_split``.
+        J = (Lambda_V E v_reset - Lambda_B B_incr F/tau_B + R - dL_p/ds) / slope,
 
-    If the neuron spiked in step - 1 at offset phi, the adjoint just before that
-    spike is lambda(s-) = jump(P((1 - phi) dt) lambda(t_step)) with
-    lambda_V += (theta lambda_V / tau_m + R - dL_p/ds) / slope, where R
-    (``rev_hold``) is what the targets sent back for this spike and
-    ``spike_loss`` the loss's own dL/ds. ``lamA`` stores lambda(s-) moved
-    back up to t_step (inverse propagation), so that (a) the next reverse step
-    is a plain P(dt) of ``lamA`` and (b) a spike arriving in step - 1 before
-    the spike (offset < ``phi_split``) sees the jump when its synapse
-    propagates ``lamA`` back to the arrival time.
+    (v_reset = theta/tau_m for LIF, (theta + B_s)/tau_m - B_s/tau_B for ALIF,
+    F = exp(-(1 - phi) dt/tau_B)), the step back to t_{step-1} is
+    lambda_V <- decay_m (Lambda_V + phi J) + (1 - phi) J and
+    lambda_I <- decay_s Lambda_I + k_dt (Lambda_V + phi J); ALIF also
+    lambda_B <- decay_B (Lambda_B - phi J) - (1 - phi) J - Lambda_V E exp(-phi dt/tau_B).
+    ``lamE_V`` = Lambda_V + phi J is also what a spike arriving in step - 1
+    sees (its synapse propagates it back to the arrival). R (``rev_hold``) is
+    what the targets sent back for this spike, ``spike_loss`` the loss's dL/ds.
+    A spike whose phi was clipped (neuron already above threshold) has J = 0.
     """
+    if adaptive:
+        v_reset = "((theta + B_s) / tau_m - B_s / tau_B)"
+        b_term = " - lambda_B * B_incr * F / tau_B"
+        b_pre = ("    const scalar B_s = tape_B[tape_base + tape_next];\n"
+                 "    const scalar F = exp(-((scalar)1.0 - sp_phi) * dt / tau_B);\n")
+        b_init = "lamE_B = lambda_B;\njr_B = 0.0;\n"
+        b_jump = ("        lamE_B = lambda_B - sp_phi * J;\n"
+                  "        jr_B = -((scalar)1.0 - sp_phi) * J;\n")
+        b_reset = "    jr_B -= lambda_V * E * exp(-sp_phi * dt / tau_B);\n"
+    else:
+        v_reset, b_term, b_pre, b_init, b_jump, b_reset = "(theta / tau_m)", "", "", "", "", ""
     return f"""
-lamA_V = lambda_V;
-lamA_I = lambda_I;
-phi_split = 2.0;
-if (tape_next >= 0 && tape_step[tape_base + tape_next] == step - 1) {{
-    const scalar split_phi = tape_phi[tape_base + tape_next];
-{adjoint_propagate("((scalar)1.0 - split_phi) * dt", "lamA_V", "lamA_I")}
-    lamA_V += (theta * lamA_V / tau_m + rev_hold - ({spike_loss})) / tape_slope[tape_base + tape_next];
-{adjoint_unpropagate("((scalar)1.0 - split_phi) * dt", "lamA_V", "lamA_I")}
-    phi_split = split_phi;
-    tape_next--;
+lamE_V = lambda_V;
+jr_V = 0.0;
+{b_init}if (tape_next >= 0 && tape_step[tape_base + tape_next] == step - 1) {{
+    const scalar sp_phi = tape_phi[tape_base + tape_next];
+    const scalar slope = tape_slope[tape_base + tape_next];
+    const scalar E = exp(-((scalar)1.0 - sp_phi) * dt / tau_m);
+{b_pre}    if (slope > 0.0) {{
+        const scalar J = (lambda_V * E * {v_reset}{b_term} + rev_hold - ({spike_loss})) / slope;
+        lamE_V = lambda_V + sp_phi * J;
+        jr_V = ((scalar)1.0 - sp_phi) * J;
+{b_jump}    }}
+{b_reset}    tape_next--;
 }}
 """
 
 
-def lif_backward(drive: str = "0.0", spike_loss: str = "0.0", init_extra: str = "") -> str:
+def lif_backward(drive: str = "0.0", spike_loss: str = "0.0", init_extra: str = "",
+                 adaptive: bool = False) -> str:
     """One reverse step of a spiking neuron, for forward step ``step`` (T = init).
 
     At ``step == T`` the adjoint starts from ``drive`` (the loss's dL/dV(t_T))
-    and the tape pointers are set. Otherwise: the pair prepared by the previous
-    reverse step (``lamA``, which already holds this step's jump) is propagated
-    over dt and the drive of the sample at t_step is added. Then R for the
-    spike of step - 1 is taken from ``revIsyn``, that spike's jump is prepared,
-    and the spike of step - 2 is re-emitted as a backward event so that its
-    targets see it while their adjoint is at t_step.
+    and the tape pointers are set. Otherwise the step back uses what the
+    previous reverse step prepared for this step's spike (``adjoint_prepare``)
+    and adds the drive of the sample at t_step. Then R for the spike of
+    step - 1 is taken from ``revIsyn``, that spike is prepared, and the spike
+    of step - 2 is re-emitted as a backward event so that its targets see it
+    while their adjoint is at t_step.
     """
+    b_init = "    lambda_B = 0.0;\n" if adaptive else ""
+    b_step = "    lambda_B = lamE_B * decay_B + jr_B;\n" if adaptive else ""
     return f"""
 if (step == n_steps) {{
     lambda_V = {drive};
     lambda_I = 0.0;
-    tape_next = tape_len - 1;
+{b_init}    tape_next = tape_len - 1;
     tape_event = tape_len - 1;
 {init_extra}
 }}
 else {{
-    lambda_V = lamA_V;
-    lambda_I = lamA_I;
-{adjoint_step()}
-    if (step >= 1) {{
+{adjoint_step("lamE_V", " + jr_V")}{b_step}    if (step >= 1) {{
         lambda_V += {drive};
     }}
 }}
 rev_hold = revIsyn;
-{adjoint_split(spike_loss)}
+{adjoint_prepare(spike_loss, adaptive)}
 {backward_event()}
 """
 

@@ -44,9 +44,8 @@ if (t > 0.5 * dt) {{
         addToPostInput(Vsyn, g * {k_of_r});
     }}
     else {{
-        const bool before = phi_pre < phi_split_post;
-        const scalar lam_V = before ? lamA_V_post : lambda_V_post;
-        const scalar lam_I = (before ? lamA_I_post : lambda_I_post) * fS + lam_V * {k_of_r};
+        const scalar lam_V = lamE_V_post;
+        const scalar lam_I = lambda_I_post * fS + lam_V * {k_of_r};
         dg += lam_I;
         {back}    }}
 }}
@@ -57,9 +56,8 @@ if (t > 0.5 * dt) {{
         vars=[("g", "scalar", VarAccess.READ_ONLY), ("dg", "scalar")],
         pre_vars=pre_vars,
         pre_neuron_var_refs=[("phi_pre", "scalar", _RO)],
-        post_neuron_var_refs=[("lambda_V_post", "scalar", _RO), ("lambda_I_post", "scalar", _RO),
-                              ("lamA_V_post", "scalar", _RO), ("lamA_I_post", "scalar", _RO),
-                              ("phi_split_post", "scalar", _RO)] + post_refs,
+        post_neuron_var_refs=[("lamE_V_post", "scalar", _RO),
+                              ("lambda_I_post", "scalar", _RO)] + post_refs,
         pre_spike_code=pre_spike_code,
         pre_spike_syn_code=code)
 
