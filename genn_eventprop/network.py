@@ -83,7 +83,8 @@ class BatchResult:
     ``tape_overflow``: spikes per population that did not fit the tape
     (their backward pass is missing; raise ``n_max_spike``);
     ``deferred_input_spikes``: input spikes moved to the next step because
-    their neuron already spiked in that step.
+    their neuron already spiked in that step; ``unemitted_input_spikes``:
+    deferred input spikes that the trial ended before.
     """
     scores: np.ndarray
     probabilities: np.ndarray
@@ -93,6 +94,7 @@ class BatchResult:
     spike_counts: Dict[str, np.ndarray]
     tape_overflow: Dict[str, int]
     deferred_input_spikes: int
+    unemitted_input_spikes: int = 0
     first_spike_t: Optional[np.ndarray] = None
 
 
@@ -419,14 +421,21 @@ class EventPropNetwork:
             warnings.warn(f"spike tape overflow (spikes without backward pass): "
                           f"{ {k: v for k, v in overflow.items() if v} }; raise n_max_spike "
                           f"(now {self.spec.n_max_spike})", RuntimeWarning, stacklevel=3)
-        deferred = int(self._read(self.pops["input"], "deferred")[:n].sum())
+        inp = self.pops["input"]
+        deferred = int(self._read(inp, "deferred")[:n].sum())
+        unemitted = int((self._read(inp, "endSpike") - self._read(inp, "startSpike"))[:n].sum())
+        if unemitted:
+            warnings.warn(f"{unemitted} input spikes were deferred past the end of the trial and "
+                          f"not emitted (several spikes of one input neuron in the last steps); "
+                          f"use a smaller dt", RuntimeWarning, stacklevel=3)
         first = self._read(out, "t_first")[:n] if "t_first" in out.vars else None
         loss = correct = None
         if labels is not None:
             labels = self._check_labels(labels, n)
             loss = float(np.mean(self._sample_losses(probs, labels, first)))
             correct = int(np.sum(preds == labels))
-        return BatchResult(scores, probs, preds, loss, correct, counts, overflow, deferred, first)
+        return BatchResult(scores, probs, preds, loss, correct, counts, overflow, deferred,
+                           unemitted, first)
 
     def _check_labels(self, labels, n) -> np.ndarray:
         labels = np.asarray(labels).reshape(-1)

@@ -1,0 +1,125 @@
+"""EventPropNetwork behaviour: tape overflow reporting, dropout, training, weights, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genn_eventprop.network import (EventPropNetwork, HiddenLayer, NetworkSpec, WeightInit,
+                                    connection_names)
+
+
+def spec(name, **kw):
+    base = dict(n_input=6, hidden=[HiddenLayer(8)], n_output=3, loss="sum", dt=0.5,
+                n_steps=60, batch_size=4, precision="double", seed=5, name=name,
+                weights={"in_h0": WeightInit(1.5, 0.5), "h0_out": WeightInit(0.5, 0.5)})
+    base.update(kw)
+    return NetworkSpec(**base)
+
+
+def batch_of(rng, n, n_input=6, n_spikes=30, t_max=25.0):
+    return [(rng.uniform(0.0, t_max, n_spikes), rng.integers(0, n_input, n_spikes))
+            for _ in range(n)]
+
+
+def test_tape_overflow_is_counted_and_warned():
+    net = EventPropNetwork(spec("beh_overflow", n_max_spike=2))
+    batch = batch_of(np.random.default_rng(0), 4)
+    with pytest.warns(RuntimeWarning, match="tape overflow"):
+        res = net.forward(batch, [0, 1, 2, 0])
+    counts = res.spike_counts["input"]
+    expected_lost = int(np.maximum(counts - 2, 0).sum())
+    assert expected_lost > 0 and res.tape_overflow["input"] == expected_lost
+    assert res.tape_overflow["h0"] == int(np.maximum(res.spike_counts["h0"] - 2, 0).sum())
+
+
+def test_no_overflow_no_warning():
+    net = EventPropNetwork(spec("beh_no_overflow"))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = net.forward(batch_of(np.random.default_rng(1), 4), [0, 1, 2, 0])
+    assert all(v == 0 for v in res.tape_overflow.values())
+
+
+def test_input_dropout_drops_the_expected_fraction():
+    net = EventPropNetwork(spec("beh_drop", p_drop_input=0.3, batch_size=8))
+    rng = np.random.default_rng(2)
+    batch = [(rng.uniform(0.0, 15.0, 150), rng.integers(0, 6, 150)) for _ in range(8)]
+    res = net.forward(batch)
+    assert res.unemitted_input_spikes == 0
+    kept = res.spike_counts["input"].sum() / (8 * 150)
+    # binomial: sd = sqrt(0.3 * 0.7 / 1200) ~ 0.013
+    assert abs(kept - 0.7) < 0.05
+    res2 = EventPropNetwork(spec("beh_nodrop", batch_size=8)).forward(batch)
+    assert res2.spike_counts["input"].sum() == 8 * 150
+
+
+def test_deferred_input_spikes_are_counted():
+    net = EventPropNetwork(spec("beh_deferred", batch_size=1))
+    times = np.array([10.1, 10.2, 10.3, 20.0])
+    res = net.forward([(times, np.zeros(4, int))])
+    assert res.deferred_input_spikes == 2  # one step (dt 0.5) holds 10.1-10.3
+    assert res.spike_counts["input"][0, 0] == 4
+
+
+def test_input_spikes_left_at_trial_end_are_counted():
+    net = EventPropNetwork(spec("beh_unemitted", batch_size=1))
+    times = np.array([29.6, 29.7, 29.8, 29.9])
+    with pytest.warns(RuntimeWarning, match="not emitted"):
+        res = net.forward([(times, np.zeros(4, int))])
+    assert res.spike_counts["input"][0, 0] == 1 and res.unemitted_input_spikes == 3
+
+
+def test_training_reduces_the_loss():
+    net = EventPropNetwork(spec("beh_train", learning_rate=0.02, batch_size=8))
+    rng = np.random.default_rng(3)
+    # class c: input neurons 2c, 2c+1 fire early
+    def sample(c):
+        ids = np.concatenate([np.full(8, 2 * c), np.full(8, 2 * c + 1), rng.integers(0, 6, 4)])
+        times = np.concatenate([rng.uniform(1, 10, 16), rng.uniform(0, 29, 4)])
+        return times, ids
+    labels = np.arange(8) % 3
+    data = [sample(c) for c in labels]
+    first = net.forward(data, labels).loss
+    for _ in range(30):
+        net.train_step(data, labels)
+    last = net.forward(data, labels)
+    assert last.loss < 0.6 * first
+    assert last.correct == 8
+
+
+def test_weights_round_trip_and_shape_errors():
+    net = EventPropNetwork(spec("beh_weights"))
+    assert net.connections == connection_names(net.spec) == ["in_h0", "h0_out"]
+    w = np.arange(48, dtype=float).reshape(6, 8) / 48
+    net.set_weights("in_h0", w)
+    np.testing.assert_array_equal(net.get_weights("in_h0"), w)
+    with pytest.raises(ValueError, match=r"\(6, 8\)"):
+        net.set_weights("in_h0", np.zeros((8, 6)))
+    with pytest.raises(KeyError, match="in_h0"):
+        net.get_weights("input_hidden")
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(loss="sum_weight_exp"), "valid losses"),
+    (dict(loss="avg_xentropyy"), "valid losses"),
+    (dict(hidden=[HiddenLayer(4, neuron="LIFF")]), "valid: LIF"),
+    (dict(hidden=[HiddenLayer(4, tau_m=5.0, tau_syn=5.0)]), "tau_m"),
+    (dict(n_steps=0), "n_steps"),
+    (dict(weights={"in_h1": WeightInit()}), "in_h1"),
+])
+def test_spec_errors_name_the_problem(kw, match):
+    with pytest.raises(ValueError, match=match):
+        EventPropNetwork(spec("beh_err", **kw))
+
+
+def test_input_errors_name_the_problem():
+    net = EventPropNetwork(spec("beh_input_err"))
+    with pytest.raises(ValueError, match=r"\[0, 30.0\)"):
+        net.forward([(np.array([31.0]), np.array([0]))])
+    with pytest.raises(ValueError, match=r"\[0, 6\)"):
+        net.forward([(np.array([1.0]), np.array([6]))])
+    with pytest.raises(ValueError, match="exceeds batch_size"):
+        net.forward(batch_of(np.random.default_rng(0), 5))
+    with pytest.raises(ValueError, match="labels"):
+        net.forward(batch_of(np.random.default_rng(0), 2), [0, 3])
