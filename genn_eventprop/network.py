@@ -175,8 +175,8 @@ class EventPropNetwork:
             "input", s.n_input, input_model(),
             {"n_steps": s.n_steps, "n_max_spike": s.n_max_spike, "backward": 0.0,
              "p_drop": s.p_drop_input},
-            {"startSpike": 0, "endSpike": 0, "deferred": 0, "phi": 0.0, "spk": 0,
-             "tape_len": 0, "tape_event": -1, "tape_lost": 0})
+            {"startSpike": 0, "endSpike": 0, "next_t": 0.0, "deferred": 0, "phi": 0.0, "spk": 0,
+             "tape_len": 0, "tape_event": -1, "event_step": -10, "tape_lost": 0})
         pop.extra_global_params["spikeTimes"].set_init_values(np.zeros(1))
         self._tape_egps(pop, s.n_input, slope=False)
         self._control(pop, ("p_drop",))
@@ -184,7 +184,7 @@ class EventPropNetwork:
 
     def _lif_vars(self):
         return {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "lamE_V": 0.0,
-                "jr_V": 0.0, "rev_hold": 0.0,
+                "jr_V": 0.0, "rev_hold": 0.0, "next_step": -10, "event_step": -10,
                 "tape_next": -1, "phi": 0.0, "spk": 0, "tape_len": 0, "tape_event": -1,
                 "tape_lost": 0}
 

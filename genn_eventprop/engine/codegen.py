@@ -19,7 +19,7 @@ from .ctypes_map import c_literal, c_storage_type, resolve
 from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup, Variable
 from .models import Init
 from .prelude import prelude
-from .snippet import RANDOM_FUNCS, check_identifiers, uses, with_line
+from .snippet import RANDOM_FUNCS, assigns, check_identifiers, uses, with_line
 
 LINE_RESET = "#line __RESET__"
 POST_INPUT_CALL = re.compile(r"\baddToPostInput\s*\(\s*([A-Za-z_]\w*)")
@@ -118,19 +118,29 @@ class Generator:
                 out.append(f"const {t} {name} = {egp.symbol}[0];")
         return out
 
-    @staticmethod
-    def bind(bindings: Sequence[Binding], code: Iterable[str]):
-        """Declarations and write-backs for the bindings ``code`` mentions."""
+    def bind(self, bindings: Sequence[Binding], code: Iterable[str]):
+        """Declarations (and write-backs, if any) for the bindings ``code`` mentions.
+
+        Variables stored in their own C type are bound as references, so a
+        variable the code touches only on a rare branch (e.g. at a spike) costs
+        no load or store on the other steps; bool variables (stored as uint8_t)
+        are copied in and written back.
+        """
         code = list(code)
         decls, backs = [], []
         for b in bindings:
             if not any(uses(c, b.name) for c in code):
                 continue
-            if b.writable:
-                decls.append(f"{b.c_type} {b.name} = {b.symbol}[{b.index}];")
-                backs.append(f"{b.symbol}[{b.index}] = {b.name};")
+            writable = b.writable and any(assigns(c, b.name) for c in code)
+            direct = c_storage_type(b.c_type, self.precision) == b.c_type
+            element = f"{b.symbol}[{b.index}]"
+            if direct:
+                decls.append(f"{'' if writable else 'const '}{b.c_type}& {b.name} = {element};")
+            elif writable:
+                decls.append(f"{b.c_type} {b.name} = {element};")
+                backs.append(f"{element} = {b.name};")
             else:
-                decls.append(f"const {b.c_type} {b.name} = {b.symbol}[{b.index}];")
+                decls.append(f"const {b.c_type} {b.name} = {element};")
         return decls, backs
 
     def snippet(self, code: str, allowed: Iterable[str], where: str, snippet_name: str,

@@ -150,6 +150,32 @@ def uses(code: str, name: str) -> bool:
     return any(t == name for k, t, _ in tokens(code) if k == "ident")
 
 
+_COMPOUND = set("+-*/%&|^")
+
+
+def assigns(code: str, name: str) -> bool:
+    """Whether ``code`` may modify the identifier ``name``.
+
+    Conservative: assignment, compound assignment, ++/-- and taking the
+    address count as modification (a false positive only costs a store).
+    """
+    toks = [t for k, t, _ in tokens(code) if k != "string"]
+    for i, t in enumerate(toks):
+        if t != name:
+            continue
+        nxt = toks[i + 1:i + 4]
+        if nxt[:1] == ["="] and nxt[1:2] != ["="]:
+            return True
+        if len(nxt) >= 2 and nxt[0] in _COMPOUND and nxt[1] == "=":
+            return True
+        if nxt[:2] in (["+", "+"], ["-", "-"]) or nxt[:3] in (["<", "<", "="], [">", ">", "="]):
+            return True
+        prev = toks[max(0, i - 2):i]
+        if prev in (["+", "+"], ["-", "-"]) or prev[-1:] == ["&"]:
+            return True
+    return False
+
+
 def with_line(code: str, label: str) -> str:
     """The snippet preceded by a ``#line`` directive so compiler errors name ``label``."""
     label = label.replace("\\", "/").replace('"', "'")

@@ -17,7 +17,7 @@ TAPE_EGPS = [("tape_step", "int*"), ("tape_phi", "scalar*")]
 SPIKE_TAPE_EGPS = TAPE_EGPS + [("tape_slope", "scalar*")]
 CONTROL_PARAMS = ["n_steps", "n_max_spike", "backward"]
 TAPE_VARS = [("phi", "scalar"), ("spk", "int"), ("tape_len", "int"), ("tape_event", "int"),
-             ("tape_lost", "int")]
+             ("event_step", "int"), ("tape_lost", "int")]
 
 
 def input_model():
@@ -28,10 +28,15 @@ def input_model():
     spike in the same step is emitted in the next step with phi = 0 and counted
     in ``deferred``. ``p_drop`` drops spikes (input dropout).
     """
+    next_time = ("next_t = (startSpike != endSpike) ? spikeTimes[startSpike] "
+                 ": (scalar)3.0e38;\n")
     forward = f"""
-if (startSpike != endSpike && spikeTimes[startSpike] < t + dt) {{
-    const scalar s = spikeTimes[startSpike];
+if (step == 0) {{
+    {next_time}}}
+if (next_t < t + dt) {{
+    const scalar s = next_t;
     startSpike++;
+    {next_time}
     if (s < t) {{
         deferred++;
     }}
@@ -45,13 +50,13 @@ if (startSpike != endSpike && spikeTimes[startSpike] < t + dt) {{
     backward = f"""
 if (step == n_steps) {{
     tape_event = tape_len - 1;
-}}
+    {sn.tape_cursor("tape_event", "event_step")}}}
 {sn.backward_event()}
 """
     return create_neuron_model(
         "EvpInput", params=CONTROL_PARAMS + ["p_drop"],
         vars=[("startSpike", "unsigned int"), ("endSpike", "unsigned int"),
-              ("deferred", "int")] + TAPE_VARS,
+              ("next_t", "scalar"), ("deferred", "int")] + TAPE_VARS,
         extra_global_params=[("spikeTimes", "scalar*")] + TAPE_EGPS,
         sim_code=_two_pass(forward, backward),
         threshold_condition_code="spk != 0")
@@ -72,7 +77,7 @@ def _tau_fields(heterogeneous: bool):
 
 LIF_STATE = [("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
              ("lamE_V", "scalar"), ("jr_V", "scalar"), ("rev_hold", "scalar"),
-             ("tape_next", "int")]
+             ("tape_next", "int"), ("next_step", "int")]
 INPUTS = [("Vsyn", "scalar", 0.0), ("revIsyn", "scalar", 0.0)]
 
 

@@ -169,7 +169,7 @@ def adjoint_prepare(spike_loss: str = "0.0", adaptive: bool = False) -> str:
     return f"""
 lamE_V = lambda_V;
 jr_V = 0.0;
-{b_init}if (tape_next >= 0 && tape_step[tape_base + tape_next] == step - 1) {{
+{b_init}if (next_step == step - 1) {{
     const scalar sp_phi = tape_phi[tape_base + tape_next];
     const scalar slope = tape_slope[tape_base + tape_next];
     const scalar E = exp(-((scalar)1.0 - sp_phi) * dt / tau_m);
@@ -179,7 +179,7 @@ jr_V = 0.0;
         jr_V = ((scalar)1.0 - sp_phi) * J;
 {b_jump}    }}
 {b_reset}    tape_next--;
-}}
+    {tape_cursor("tape_next", "next_step")}}}
 """
 
 
@@ -203,7 +203,7 @@ if (step == n_steps) {{
     lambda_I = 0.0;
 {b_init}    tape_next = tape_len - 1;
     tape_event = tape_len - 1;
-{init_extra}
+    {tape_cursor("tape_next", "next_step")}    {tape_cursor("tape_event", "event_step")}{init_extra}
 }}
 else {{
 {adjoint_step("lamE_V", " + jr_V")}{b_step}    if (step >= 1) {{
@@ -216,14 +216,23 @@ rev_hold = revIsyn;
 """
 
 
+def tape_cursor(pointer: str, cached: str) -> str:
+    """Cache the step of tape entry ``pointer`` in ``cached`` (-10 when none left).
+
+    The per-step checks then read a contiguous per-neuron variable instead of
+    gathering from the (large) tape.
+    """
+    return (f"{cached} = ({pointer} >= 0) ? tape_step[tape_base + {pointer}] : -10;\n")
+
+
 def backward_event() -> str:
     """Re-emit the taped spike of step - 2 as a backward event carrying its phi."""
-    return """
-if (tape_event >= 0 && tape_step[tape_base + tape_event] == step - 2) {
+    return f"""
+if (event_step == step - 2) {{
     phi = tape_phi[tape_base + tape_event];
     spk = 1;
     tape_event--;
-}
+    {tape_cursor("tape_event", "event_step")}}}
 """
 
 
