@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import engine as pygenn
+from .genn_models.regularisers import RegParams, get_regulariser
 from .genn_models import (adam_model, alif_model, get_loss, grad_reduce_model, input_model, li_output_model,
                           lif_model, lif_output_model, softmax_models, synapse_model)
 
@@ -70,6 +71,8 @@ class NetworkSpec:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     num_threads: Optional[int] = None
+    regulariser: str = "none"
+    reg: RegParams = field(default_factory=RegParams)
     name: str = "eventprop"
 
 
@@ -115,6 +118,7 @@ def validate_spec(spec: NetworkSpec) -> NetworkSpec:
     spec = dataclasses.replace(spec, hidden=[dataclasses.replace(h) for h in spec.hidden],
                                weights=dict(spec.weights))
     get_loss(spec.loss)
+    get_regulariser(spec.regulariser)
     for what, n in (("n_input", spec.n_input), ("n_output", spec.n_output),
                     ("n_steps", spec.n_steps), ("batch_size", spec.batch_size),
                     ("n_max_spike", spec.n_max_spike)):
@@ -184,7 +188,7 @@ class EventPropNetwork:
 
     def _lif_vars(self):
         return {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "lamE_V": 0.0,
-                "jr_V": 0.0, "rev_hold": 0.0, "next_step": -10, "event_step": -10,
+                "jr_V": 0.0, "rev_hold": 0.0, "next_step": -10, "event_step": -10, "reg_drive": 0.0,
                 "tape_next": -1, "phi": 0.0, "spk": 0, "tape_len": 0, "tape_event": -1,
                 "tape_lost": 0}
 
@@ -460,10 +464,24 @@ class EventPropNetwork:
             loss = loss + np.where(spiked, s.alpha * g, 0.0)
         return loss
 
+    def _set_regularisation(self, n):
+        """Per-neuron ``reg_drive`` of each hidden layer from this trial's spike counts
+        (of the ``n`` samples in the batch)."""
+        regulariser = get_regulariser(self.spec.regulariser)
+        for i, layer in enumerate(self.spec.hidden):
+            pop = self.pops[f"h{i}"]
+            counts = (self._read(pop, "tape_len") + self._read(pop, "tape_lost"))[:n]
+            tau_m = (np.array(pop.vars["tau_m"].view, dtype=np.float64).reshape(-1)
+                     if HIDDEN_NEURONS[layer.neuron] else layer.tau_m)
+            drive = np.zeros((self.spec.batch_size, layer.size))
+            drive[:n] = regulariser(counts, tau_m, self.spec.reg)
+            self._write(pop, "reg_drive", drive)
+
     def _backward(self, labels, n):
         y = np.zeros((self.spec.batch_size, self.spec.n_output))
         y[np.arange(n), labels] = 1.0
         self._write(self.pops["out"], "y", y)
+        self._set_regularisation(n)
         self._set_phase(backward=True)
         for _ in range(self.spec.n_steps + 1):
             self.model.step_time()

@@ -77,7 +77,7 @@ def _tau_fields(heterogeneous: bool):
 
 LIF_STATE = [("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
              ("lamE_V", "scalar"), ("jr_V", "scalar"), ("rev_hold", "scalar"),
-             ("tape_next", "int"), ("next_step", "int")]
+             ("tape_next", "int"), ("next_step", "int"), ("reg_drive", "scalar")]
 INPUTS = [("Vsyn", "scalar", 0.0), ("revIsyn", "scalar", 0.0)]
 
 

@@ -154,6 +154,8 @@ def adjoint_prepare(spike_loss: str = "0.0", adaptive: bool = False) -> str:
     sees (its synapse propagates it back to the arrival). R (``rev_hold``) is
     what the targets sent back for this spike, ``spike_loss`` the loss's dL/ds.
     A spike whose phi was clipped (neuron already above threshold) has J = 0.
+    ``reg_drive`` (see ``regularisers``) is added to lambda_V(t_{step-1}) at
+    every spike.
     """
     if adaptive:
         v_reset = "((theta + B_s) / tau_m - B_s / tau_B)"
@@ -178,7 +180,8 @@ jr_V = 0.0;
         lamE_V = lambda_V + sp_phi * J;
         jr_V = ((scalar)1.0 - sp_phi) * J;
 {b_jump}    }}
-{b_reset}    tape_next--;
+{b_reset}    jr_V += reg_drive;
+    tape_next--;
     {tape_cursor("tape_next", "next_step")}}}
 """
 

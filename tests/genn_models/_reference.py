@@ -515,7 +515,7 @@ def jump_size(lam_V_s, R, dLp, slope, pop: Population):
 
 
 def backward_step(pop: Population, dt: float, lam_V, lam_I, spiked=None,
-                  phi=None, slope=None, R=0.0, dLp=0.0, exact=True):
+                  phi=None, slope=None, R=0.0, dLp=0.0, exact=True, extra=0.0):
     """Adjoint of step n: lambda(t_{n+1}) -> lambda(t_n).
 
     Returns (lambda_V(t_n), lambda_I(t_n), lambda_free), ``lambda_free``
@@ -533,6 +533,8 @@ def backward_step(pop: Population, dt: float, lam_V, lam_I, spiked=None,
         lambda_V(t_n) = exp(-dt/tau_m) lambda_free + (1 - phi) J
         lambda_I(t_n) = exp(-dt/tau_syn) lambda_I(t_{n+1}) + K(dt) lambda_free
 
+    ``extra`` is added to lambda_V(t_n) of the neurons that spiked (a drive
+    per spike, as the spike-count regularisers give).
     It differs from the approximation by O(dt^2) J in lambda(t_n) and, for spikes
     arriving in the step in which the target spikes, by phi J in lambda_free.
     """
@@ -546,7 +548,8 @@ def backward_step(pop: Population, dt: float, lam_V, lam_I, spiked=None,
         return (*propagate(V + J, I, dt - x, pop), lam_V)
     E_m, E_s, K_dt = pop.decay(dt)
     free = lam_V + phi * J
-    return E_m * free + (1.0 - phi) * J, E_s * lam_I + K_dt * free, free
+    V = E_m * free + (1.0 - phi) * J + np.where(spiked, extra, 0.0)
+    return V, E_s * lam_I + K_dt * free, free
 
 
 def arrival_adjoint(arrivals, W, seen_V, seen_I, post: Population):
@@ -564,8 +567,8 @@ def arrival_adjoint(arrivals, W, seen_V, seen_I, post: Population):
 
 
 def backward(spec: SpecLike, weights: Dict[str, np.ndarray], rec: Record,
-             drive: np.ndarray, dLds: np.ndarray, exact: bool = True
-             ) -> Dict[str, np.ndarray]:
+             drive: np.ndarray, dLds: np.ndarray, exact: bool = True,
+             spike_drive: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
     """Adjoint pass; returns dL/dW per connection.
 
     Start with lambda_V,out(t_T) = drive(T); for n = T-1..0: the spikes
@@ -575,6 +578,8 @@ def backward(spec: SpecLike, weights: Dict[str, np.ndarray], rec: Record,
     from t_{n+1} to t_n, and for n >= 1 the drive at t_n is added to
     lambda_V,out.  ``exact`` (default) selects the exact adjoint of the
     discrete model, else the continuous-time approximation (``backward_step``).
+    ``spike_drive`` {population: (size,)} is added to lambda_V(t_n) of a
+    neuron that spiked in step n (the regularisers' drive; exact adjoint only).
     """
     spec = as_spec(spec)
     weights = _check_weights(spec, weights)
@@ -608,9 +613,10 @@ def backward(spec: SpecLike, weights: Dict[str, np.ndarray], rec: Record,
             p = pops[name]
             if p.kind == "lif":
                 dLp = dLp_out.get(n, 0.0) if name == "out" else 0.0
+                extra = (spike_drive or {}).get(name, 0.0)
                 V, I, free = backward_step(p, dt, *lam[name], rec.spiked[name][n],
                                            rec.phi[name][n], rec.slope[name][n],
-                                           R.get(name, 0.0), dLp, exact)
+                                           R.get(name, 0.0), dLp, exact, extra)
             else:
                 V, I, free = backward_step(p, dt, *lam[name])
             new[name] = (V, I)

@@ -85,3 +85,37 @@ def test_float_kernels_close_to_reference():
     for conn, g in ref_grads.items():
         err = np.linalg.norm(grads[conn] - g) / np.linalg.norm(g)
         assert err < 1e-3, (conn, err)
+
+
+@pytest.mark.parametrize("regulariser,avg", [("simple", False), ("simple", True),
+                                             ("Thomas1", False)])
+def test_regularisers_equal_reference(regulariser, avg):
+    """The per-spike regularisation drive tau_m LBD (n - NU_UPPER) (+ the Thomas1
+    population term) enters the adjoint exactly as in the reference."""
+    from genn_eventprop.genn_models.regularisers import RegParams, get_regulariser
+    spec, weights, samples, labels = random_problem(9, "sum", False)
+    reg = RegParams(lbd_upper=2e-3, lbd_lower=1e-3, nu_upper=3.0, avg_snsum=avg,
+                    rho_upper=5.0, glb_upper=4e-3)
+    ref_inputs = [as_reference_inputs(s) for s in samples]
+    recs = [ref.simulate(spec, weights, inp, lab) for inp, lab in zip(ref_inputs, labels)]
+    counts = {pop: np.array([r.spiked[pop].sum(0) for r in recs]) for pop in ("h0", "h1")}
+    drives = {pop: get_regulariser(regulariser)(c, spec.tau_m, reg) for pop, c in counts.items()}
+    ref_grads = None
+    for b, (rec, lab) in enumerate(zip(recs, labels)):
+        _, _, drive, dLds = ref.loss_from_record(spec, rec, lab)
+        g = ref.backward(spec, weights, rec, drive, dLds,
+                         spike_drive={pop: d[b] for pop, d in drives.items()})
+        ref_grads = g if ref_grads is None else {k: ref_grads[k] + g[k] for k in g}
+    net = EventPropNetwork(NetworkSpec(
+        n_input=N_IN, hidden=[HiddenLayer(HIDDEN[0]), HiddenLayer(HIDDEN[1])], n_output=N_OUT,
+        loss="sum", dt=DT, n_steps=T, batch_size=2, precision="double", regulariser=regulariser,
+        reg=reg, name=f"vsref_reg_{regulariser}_{avg}"))
+    for conn, w in weights.items():
+        net.set_weights(conn, w)
+    _, grads = net.gradients(samples, labels)
+    plain = ref.batch_loss_and_grad(spec, weights, ref_inputs, labels)[1]
+    for conn, g in ref_grads.items():
+        g = g / 2
+        if not conn.endswith("_out"):
+            assert not np.allclose(g, plain[conn]), f"{conn}: regularisation had no effect"
+        np.testing.assert_allclose(grads[conn], g, rtol=1e-7, atol=1e-9 * np.abs(g).max())
