@@ -36,6 +36,7 @@ class HiddenLayer:
     p_drop: float = 0.0
     tau_B: float = 100.0
     B_incr: float = 0.05
+    noise: float = 0.0
 
 
 @dataclass
@@ -65,6 +66,8 @@ class NetworkSpec:
     seed: int = 0
     n_max_spike: int = 500
     p_drop_input: float = 0.0
+    n_input_delay: int = 0
+    input_delay: float = 50.0
     precision: str = "float"
     learning_rate: float = 1e-3
     adam_beta1: float = 0.9
@@ -87,7 +90,9 @@ class BatchResult:
     (their backward pass is missing; raise ``n_max_spike``);
     ``deferred_input_spikes``: input spikes moved to the next step because
     their neuron already spiked in that step; ``unemitted_input_spikes``:
-    deferred input spikes that the trial ended before.
+    deferred input spikes that the trial ended before;
+    ``delayed_beyond_trial``: spikes of delayed input copies that fall after
+    the end of the trial (not emitted).
     """
     scores: np.ndarray
     probabilities: np.ndarray
@@ -98,6 +103,7 @@ class BatchResult:
     tape_overflow: Dict[str, int]
     deferred_input_spikes: int
     unemitted_input_spikes: int = 0
+    delayed_beyond_trial: int = 0
     first_spike_t: Optional[np.ndarray] = None
 
 
@@ -119,6 +125,9 @@ def validate_spec(spec: NetworkSpec) -> NetworkSpec:
                                weights=dict(spec.weights))
     get_loss(spec.loss)
     get_regulariser(spec.regulariser)
+    if int(spec.n_input_delay) != spec.n_input_delay or spec.n_input_delay < 0:
+        raise ValueError(f"NetworkSpec.n_input_delay must be a non-negative integer, "
+                         f"got {spec.n_input_delay!r}")
     for what, n in (("n_input", spec.n_input), ("n_output", spec.n_output),
                     ("n_steps", spec.n_steps), ("batch_size", spec.batch_size),
                     ("n_max_spike", spec.n_max_spike)):
@@ -159,7 +168,15 @@ class EventPropNetwork:
         self.adam: Dict[str, object] = {}
         self.reduce: Dict[str, object] = {}
         self._adam_steps = 0
+        self._trials = 0
+        self._base_seed = self.spec.seed or int.from_bytes(np.random.bytes(8), "little") or 1
+        self._delayed_beyond = 0
         self._build()
+
+    @property
+    def n_input_neurons(self) -> int:
+        """Input channels times (1 + ``n_input_delay``) delayed copies."""
+        return self.spec.n_input * (1 + int(self.spec.n_input_delay))
 
     # ------------------------------------------------------------------ build
     def _tape_egps(self, pop, n, slope: bool):
@@ -176,13 +193,13 @@ class EventPropNetwork:
     def _add_input(self):
         s = self.spec
         pop = self.model.add_neuron_population(
-            "input", s.n_input, input_model(),
+            "input", self.n_input_neurons, input_model(),
             {"n_steps": s.n_steps, "n_max_spike": s.n_max_spike, "backward": 0.0,
              "p_drop": s.p_drop_input},
             {"startSpike": 0, "endSpike": 0, "next_t": 0.0, "deferred": 0, "phi": 0.0, "spk": 0,
              "tape_len": 0, "tape_event": -1, "event_step": -10, "tape_lost": 0})
         pop.extra_global_params["spikeTimes"].set_init_values(np.zeros(1))
-        self._tape_egps(pop, s.n_input, slope=False)
+        self._tape_egps(pop, self.n_input_neurons, slope=False)
         self._control(pop, ("p_drop",))
         self.pops["input"] = pop
 
@@ -196,7 +213,7 @@ class EventPropNetwork:
         s = self.spec
         het = HIDDEN_NEURONS[layer.neuron]
         params = {"theta": layer.theta, "p_drop": layer.p_drop, "n_steps": s.n_steps,
-                  "n_max_spike": s.n_max_spike, "backward": 0.0}
+                  "n_max_spike": s.n_max_spike, "backward": 0.0, "noise": layer.noise}
         vars_ = self._lif_vars()
         taus = {"tau_m": layer.tau_m, "tau_syn": layer.tau_syn}
         (vars_ if het else params).update(taus)
@@ -211,7 +228,7 @@ class EventPropNetwork:
         if layer.neuron == "ALIF":
             pop.extra_global_params["tape_B"].set_init_values(
                 np.zeros(self.spec.batch_size * layer.size * self.spec.n_max_spike))
-        self._control(pop, ("p_drop",))
+        self._control(pop, ("p_drop", "noise"))
         self.pops[f"h{i}"] = pop
 
     def _add_output(self):
@@ -335,13 +352,27 @@ class EventPropNetwork:
         sg.vars["g"].push_to_device()
 
     # ------------------------------------------------------------------- runs
+    def _with_delays(self, times, ids):
+        """Add the delayed copies: copy k of channel c is input neuron k*n_input + c,
+        shifted by k*input_delay ms; spikes shifted past the trial are counted."""
+        s = self.spec
+        trial_t = s.n_steps * s.dt
+        copies = range(1 + int(s.n_input_delay))
+        times = np.concatenate([times + k * s.input_delay for k in copies])
+        ids = np.concatenate([ids + k * s.n_input for k in copies])
+        inside = times < trial_t
+        self._delayed_beyond += int((~inside).sum())
+        return times[inside], ids[inside]
+
     def _set_inputs(self, batch) -> int:
         """Load a batch of samples, each ``(times_ms, neuron_ids)``; returns its size."""
         s = self.spec
         if len(batch) > s.batch_size:
             raise ValueError(f"batch of {len(batch)} samples exceeds batch_size {s.batch_size}")
         trial_t = s.n_steps * s.dt
-        start = np.zeros((s.batch_size, s.n_input), np.uint32)
+        n_in = self.n_input_neurons
+        self._delayed_beyond = 0
+        start = np.zeros((s.batch_size, n_in), np.uint32)
         end = np.zeros_like(start)
         chunks, offset = [], 0
         for b in range(s.batch_size):
@@ -355,8 +386,9 @@ class EventPropNetwork:
             if times.size and (times.min() < 0 or times.max() >= trial_t):
                 raise ValueError(f"sample {b}: spike times must lie in [0, {trial_t}) ms "
                                  f"(n_steps * dt); got [{times.min()}, {times.max()}]")
+            times, ids = self._with_delays(times, ids.astype(np.int64))
             order = np.lexsort((times, ids))
-            counts = np.bincount(ids, minlength=s.n_input)
+            counts = np.bincount(ids, minlength=n_in)
             start[b] = offset + np.concatenate(([0], np.cumsum(counts)[:-1]))
             end[b] = start[b] + counts
             chunks.append(times[order])
@@ -398,9 +430,28 @@ class EventPropNetwork:
         v.pull_from_device()
         return np.array(v.view, dtype=np.float64).reshape(self.spec.batch_size, -1)
 
-    def forward(self, batch, labels=None) -> BatchResult:
-        """Run one batch forward; with ``labels`` also the loss (mean over samples)."""
+    def _set_training(self, training: bool):
+        """Dropout and membrane noise act only in training; each training trial
+        draws from its own random streams (seed derived from spec.seed and the
+        trial count, so runs are reproducible)."""
+        s = self.spec
+        self.pops["input"].set_dynamic_param_value("p_drop", s.p_drop_input if training else 0.0)
+        for i, layer in enumerate(s.hidden):
+            pop = self.pops[f"h{i}"]
+            pop.set_dynamic_param_value("p_drop", layer.p_drop if training else 0.0)
+            pop.set_dynamic_param_value("noise", layer.noise if training else 0.0)
+        if training:
+            seq = np.random.SeedSequence([self._base_seed, self._trials])
+            self.model.seed = int(seq.generate_state(1, np.uint64)[0]) or 1
+            self._trials += 1
+
+    def forward(self, batch, labels=None, training: bool = False) -> BatchResult:
+        """Run one batch forward; with ``labels`` also the loss (mean over samples).
+
+        ``training`` switches on input/hidden dropout and membrane noise.
+        """
         n_valid = self._set_inputs(batch)
+        self._set_training(training)
         self._reset_trial()
         self._set_phase(backward=False)
         for _ in range(self.spec.n_steps):
@@ -439,7 +490,7 @@ class EventPropNetwork:
             loss = float(np.mean(self._sample_losses(probs, labels, first)))
             correct = int(np.sum(preds == labels))
         return BatchResult(scores, probs, preds, loss, correct, counts, overflow, deferred,
-                           unemitted, first)
+                           unemitted, self._delayed_beyond, first)
 
     def _check_labels(self, labels, n) -> np.ndarray:
         labels = np.asarray(labels).reshape(-1)
@@ -487,12 +538,13 @@ class EventPropNetwork:
             self.model.step_time()
         self.model.custom_update("reduce")
 
-    def gradients(self, batch, labels) -> Tuple[BatchResult, Dict[str, np.ndarray]]:
+    def gradients(self, batch, labels, training: bool = False
+                  ) -> Tuple[BatchResult, Dict[str, np.ndarray]]:
         """Forward + backward without changing weights: (result, dL/dW per connection).
 
         Gradients are of the batch-mean loss, shape (n_pre, n_post) each.
         """
-        res = self.forward(batch, labels)
+        res = self.forward(batch, labels, training)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         grads = {}
@@ -503,8 +555,9 @@ class EventPropNetwork:
         return res, grads
 
     def train_step(self, batch, labels, learning_rate: Optional[float] = None) -> BatchResult:
-        """Forward, backward and one Adam step on every connection; returns the forward result."""
-        res = self.forward(batch, labels)
+        """Forward (training mode), backward and one Adam step on every connection;
+        returns the forward result."""
+        res = self.forward(batch, labels, training=True)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         self._adam_steps += 1

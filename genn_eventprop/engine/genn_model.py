@@ -54,6 +54,7 @@ class GeNNModel:
         self.num_threads = preference_kwargs.get("num_threads")
         self._dt = 0.5
         self._batch_size = 1
+        self._lib = None
         self.seed = 0
         self.timing_enabled = False
         self.neuron_populations: Dict[str, NeuronGroup] = {}
@@ -90,6 +91,25 @@ class GeNNModel:
         if int(value) != value or value < 1:
             raise ModelDefinitionError(f"batch_size must be a positive integer, got {value}")
         self._batch_size = int(value)
+
+    @property
+    def seed(self) -> int:
+        """Seed of every random stream (0: a fresh one at ``load``).
+
+        Extension: setting it after ``load`` re-keys the streams used from the
+        next step on (already initialised variables keep their values), e.g. to
+        draw new dropout masks for each trial while ``timestep`` restarts at 0.
+        """
+        return self._seed
+
+    @seed.setter
+    def seed(self, value: int):
+        value = int(value)
+        if not 0 <= value < 2 ** 64:
+            raise ValueError(f"seed must lie in [0, 2**64), got {value}")
+        self._seed = value
+        if self._lib is not None and value:
+            ctypes.c_uint64.in_dll(self._lib, "seed").value = value
 
     @property
     def timestep(self) -> int:

@@ -107,7 +107,8 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: 
         g_end = f"(alpha * {loss.g_prime.replace('tf', 'trial_t')})"
         init_extra = (f"if (y > 0.5 && tape_len == 0) {{\n"
                       f"    lambda_V -= tau_m * {g_end};\n}}\n")
-    forward = (sn.lif_forward(adaptive) + "phi = 0.0;\n" + sn.lif_threshold(spike_extra, adaptive)
+    hidden = loss is None
+    forward = (sn.lif_forward(adaptive, noise=hidden) + "phi = 0.0;\n" + sn.lif_threshold(spike_extra, adaptive)
                + last_step)
     backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra, adaptive=adaptive)
     derived = [("trial_t", lambda p, dt: p["n_steps"] * dt)] if loss is not None else []
@@ -120,6 +121,8 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: 
         extra_vars = extra_vars + [("B", "scalar"), ("lambda_B", "scalar"), ("lamE_B", "scalar"),
                                    ("jr_B", "scalar")]
         egps = egps + [("tape_B", "scalar*")]
+    if hidden:
+        extra_params = extra_params + ["noise"]
     return create_neuron_model(
         name, params=params + ["theta", "p_drop"] + CONTROL_PARAMS + extra_params,
         derived_params=derived,

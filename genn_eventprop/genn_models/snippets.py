@@ -19,17 +19,21 @@ def kernel(x: str, tau_m: str = "tau_m", tau_syn: str = "tau_syn") -> str:
             f"(exp(-({x}) / {tau_m}) - exp(-({x}) / {tau_syn})))")
 
 
-def lif_forward(adaptive: bool = False) -> str:
+def lif_forward(adaptive: bool = False, noise: bool = False) -> str:
     """Exact step of tau_m dV/dt = -V + I, tau_syn dI/dt = -I over dt.
 
     ``Isyn``/``Vsyn`` hold what the spikes arriving in this step add to I and V
     at the end of the step (see the synapse model). Leaves ``V_free`` (voltage
     before any reset) and the start voltage ``V_start`` as locals. ALIF
-    (``adaptive``): the threshold adaptation decays, tau_B dB/dt = -B.
+    (``adaptive``): the threshold adaptation decays, tau_B dB/dt = -B. With
+    ``noise``, V_free gets noise * sqrt(dt) * N(0, 1) (membrane noise; additive,
+    so the adjoint is unchanged).
     """
-    code = """
+    extra = (" + ((noise > 0.0) ? noise * sqrt(dt) * gennrand_normal() : (scalar)0.0)"
+             if noise else "")
+    code = f"""
 const scalar V_start = V;
-const scalar V_free = V * decay_m + I * k_dt + Vsyn;
+const scalar V_free = V * decay_m + I * k_dt + Vsyn{extra};
 I = I * decay_s + Isyn;
 V = V_free;
 """

@@ -373,3 +373,25 @@ def test_user_names_seed_and_rng_do_not_change_draws():
     np.testing.assert_array_equal(_named_rng_run("seed", "rng"), plain)
     np.testing.assert_array_equal(_named_rng_run("iT", "x"), plain)
     assert np.unique(plain).size == plain.size
+
+
+def test_seed_set_after_load_rekeys_streams():
+    """Extension: setting model.seed after load changes the draws from the next step,
+    and setting it back reproduces the first draws."""
+    nm = pygenn.create_neuron_model("Reseed", vars=[("x", "scalar")],
+                                    sim_code="x = gennrand_uniform();")
+    m = pygenn.GeNNModel("double", "rng_reseed")
+    m.seed = 11
+    pop = m.add_neuron_population("pop", 8, nm, {}, {"x": 0.0})
+    m.build()
+    m.load()
+    m.step_time()
+    first = np.array(pop.vars["x"].view, copy=True)
+    m.seed = 12
+    m.timestep = 0
+    m.step_time()
+    assert not np.array_equal(pop.vars["x"].view, first)
+    m.seed = 11
+    m.timestep = 0
+    m.step_time()
+    np.testing.assert_array_equal(pop.vars["x"].view, first)

@@ -45,13 +45,39 @@ def test_input_dropout_drops_the_expected_fraction():
     net = EventPropNetwork(spec("beh_drop", p_drop_input=0.3, batch_size=8))
     rng = np.random.default_rng(2)
     batch = [(rng.uniform(0.0, 15.0, 150), rng.integers(0, 6, 150)) for _ in range(8)]
-    res = net.forward(batch)
+    res = net.forward(batch, training=True)
     assert res.unemitted_input_spikes == 0
     kept = res.spike_counts["input"].sum() / (8 * 150)
     # binomial: sd = sqrt(0.3 * 0.7 / 1200) ~ 0.013
     assert abs(kept - 0.7) < 0.05
-    res2 = EventPropNetwork(spec("beh_nodrop", batch_size=8)).forward(batch)
-    assert res2.spike_counts["input"].sum() == 8 * 150
+    again = net.forward(batch, training=True).spike_counts["input"]
+    assert not np.array_equal(again, res.spike_counts["input"]), "same mask every trial"
+    assert net.forward(batch).spike_counts["input"].sum() == 8 * 150  # evaluation: no dropout
+    twin = EventPropNetwork(spec("beh_drop", p_drop_input=0.3, batch_size=8))
+    np.testing.assert_array_equal(twin.forward(batch, training=True).spike_counts["input"],
+                                  res.spike_counts["input"])
+
+
+def test_hidden_noise_only_in_training():
+    net = EventPropNetwork(spec("beh_noise", hidden=[HiddenLayer(8, noise=0.5)]))
+    batch = batch_of(np.random.default_rng(7), 4)
+    quiet = [net.forward(batch).scores for _ in range(2)]
+    np.testing.assert_array_equal(quiet[0], quiet[1])
+    noisy = net.forward(batch, training=True).scores
+    assert not np.allclose(noisy, quiet[0])
+
+
+def test_input_delay_lines():
+    """Copy k of input channel c is input neuron k*n_input + c, delayed by k*input_delay;
+    copies pushed past the trial end are counted, and in_h0 has a row per copy."""
+    net = EventPropNetwork(spec("beh_delay", n_input_delay=2, input_delay=10.0, batch_size=1))
+    assert net.n_input_neurons == 18 and net.get_weights("in_h0").shape == (18, 8)
+    times, ids = np.array([1.0, 12.0, 25.0]), np.array([0, 3, 5])
+    res = net.forward([(times, ids)])
+    counts = res.spike_counts["input"][0]
+    # copies at +10 and +20 ms: 25 -> 35 and 45 and 12 -> 32 fall beyond 30 ms
+    assert res.delayed_beyond_trial == 3
+    assert counts[[0, 3, 5, 6, 9, 12]].tolist() == [1, 1, 1, 1, 1, 1] and counts.sum() == 6
 
 
 def test_deferred_input_spikes_are_counted():
