@@ -22,6 +22,8 @@ from .genn_models import (adam_model, alif_model, get_loss, grad_reduce_model, i
 
 #: Hidden neuron types: name -> whether tau_m/tau_syn are per-neuron variables.
 HIDDEN_NEURONS = {"LIF": False, "hetLIF": True, "ALIF": False}
+#: Output neuron types of the voltage losses (first-spike losses use spiking LIF outputs).
+OUTPUT_NEURONS = {"LI": False, "hetLI": True}
 
 
 @dataclass
@@ -37,6 +39,7 @@ class HiddenLayer:
     tau_B: float = 100.0
     B_incr: float = 0.05
     noise: float = 0.0
+    train_tau: bool = False
 
 
 @dataclass
@@ -74,6 +77,12 @@ class NetworkSpec:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     num_threads: Optional[int] = None
+    output_neuron: str = "LI"
+    train_w: bool = True
+    train_w_output: bool = True
+    train_tau_output: bool = False
+    min_tau_m: float = 3.0
+    min_tau_syn: float = 1.0
     regulariser: str = "none"
     reg: RegParams = field(default_factory=RegParams)
     name: str = "eventprop"
@@ -145,6 +154,12 @@ def validate_spec(spec: NetworkSpec) -> NetworkSpec:
         if h.neuron not in HIDDEN_NEURONS:
             raise ValueError(f"hidden[{i}].neuron '{h.neuron}' is unknown; valid: "
                              f"{', '.join(HIDDEN_NEURONS)}")
+        if h.train_tau and h.neuron == "ALIF":
+            raise ValueError(f"hidden[{i}]: train_tau is not available for ALIF neurons; "
+                             f"use LIF or hetLIF")
+    if spec.output_neuron not in OUTPUT_NEURONS:
+        raise ValueError(f"output_neuron '{spec.output_neuron}' is unknown; valid: "
+                         f"{', '.join(OUTPUT_NEURONS)}")
     unknown = set(spec.weights) - set(connection_names(spec))
     if unknown:
         raise ValueError(f"weights given for unknown connections {sorted(unknown)}; "
@@ -211,59 +226,93 @@ class EventPropNetwork:
 
     def _add_hidden(self, i: int, layer: HiddenLayer):
         s = self.spec
-        het = HIDDEN_NEURONS[layer.neuron]
+        het = HIDDEN_NEURONS[layer.neuron] or layer.train_tau
         params = {"theta": layer.theta, "p_drop": layer.p_drop, "n_steps": s.n_steps,
                   "n_max_spike": s.n_max_spike, "backward": 0.0, "noise": layer.noise}
         vars_ = self._lif_vars()
-        taus = {"tau_m": layer.tau_m, "tau_syn": layer.tau_syn}
+        taus = self._initial_taus(layer.size, layer.tau_m, layer.tau_syn,
+                                  HIDDEN_NEURONS[layer.neuron])
         (vars_ if het else params).update(taus)
+        if layer.train_tau:
+            vars_.update(dtau_m=0.0, dtau_s=0.0)
         if layer.neuron == "ALIF":
             params.update(tau_B=layer.tau_B, B_incr=layer.B_incr)
             vars_.update(B=0.0, lambda_B=0.0, lamE_B=0.0, jr_B=0.0)
             definition = alif_model()
         else:
-            definition = lif_model(het)
+            definition = lif_model(het, layer.train_tau)
         pop = self.model.add_neuron_population(f"h{i}", layer.size, definition, params, vars_)
         self._tape_egps(pop, layer.size, slope=True)
         if layer.neuron == "ALIF":
             pop.extra_global_params["tape_B"].set_init_values(
                 np.zeros(self.spec.batch_size * layer.size * self.spec.n_max_spike))
         self._control(pop, ("p_drop", "noise"))
+        if layer.train_tau:
+            self._tau_tape(pop, layer.size)
         self.pops[f"h{i}"] = pop
+
+    def _initial_taus(self, n, tau_m, tau_syn, heterogeneous):
+        """Time constants of a population: homogeneous, or (hetLIF/hetLI) drawn per
+        neuron from Gamma(3, tau/3) clipped to [MIN_TAU, 3 tau] as in the original."""
+        if not heterogeneous:
+            return {"tau_m": tau_m, "tau_syn": tau_syn}
+        rng = np.random.default_rng([self._base_seed, n, len(self.pops)])
+        s = self.spec
+        return {"tau_m": np.clip(rng.gamma(3.0, tau_m / 3.0, n), s.min_tau_m, 3.0 * tau_m),
+                "tau_syn": np.clip(rng.gamma(3.0, tau_syn / 3.0, n), s.min_tau_syn, 3.0 * tau_syn)}
+
+    def _tau_tape(self, pop, n):
+        size = self.spec.batch_size * n * self.spec.n_steps
+        pop.extra_global_params["tape_Vn"].set_init_values(np.zeros(size))
+        pop.extra_global_params["tape_In"].set_init_values(np.zeros(size))
 
     def _add_output(self):
         s = self.spec
-        taus = {"tau_m": s.tau_m_out, "tau_syn": s.tau_syn_out}
+        het_init = self.loss.kind == "LI" and OUTPUT_NEURONS[s.output_neuron]
+        het = het_init or s.train_tau_output
+        taus = self._initial_taus(s.n_output, s.tau_m_out, s.tau_syn_out, het_init)
+        grads = {"dtau_m": 0.0, "dtau_s": 0.0} if s.train_tau_output else {}
         if self.loss.kind == "LIF":
             params = {"theta": s.theta_out, "p_drop": 0.0, "n_steps": s.n_steps,
                       "n_max_spike": s.n_max_spike, "backward": 0.0, "tau_0": s.tau_0,
-                      "tau_1": s.tau_1, "alpha": s.alpha, **taus}
-            vars_ = dict(self._lif_vars(), t_first=-1.0, score=0.0, p=0.0, y=0.0)
-            pop = self.model.add_neuron_population("out", s.n_output,
-                                                   lif_output_model(self.loss), params, vars_)
+                      "tau_1": s.tau_1, "alpha": s.alpha}
+            vars_ = dict(self._lif_vars(), t_first=-1.0, score=0.0, p=0.0, y=0.0, **grads)
+            (vars_ if het else params).update(taus)
+            pop = self.model.add_neuron_population(
+                "out", s.n_output, lif_output_model(self.loss, het, s.train_tau_output),
+                params, vars_)
             self._tape_egps(pop, s.n_output, slope=True)
             self._control(pop, ("p_drop",))
         else:
+            params = {"n_steps": s.n_steps, "backward": 0.0}
+            vars_ = {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "score": 0.0,
+                     "score_step": 0, "p": 0.0, "y": 0.0, **grads}
+            (vars_ if het else params).update(taus)
             pop = self.model.add_neuron_population(
-                "out", s.n_output, li_output_model(self.loss),
-                {"n_steps": s.n_steps, "backward": 0.0, **taus},
-                {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "score": 0.0,
-                 "score_step": 0, "p": 0.0, "y": 0.0})
+                "out", s.n_output, li_output_model(self.loss, het, s.train_tau_output),
+                params, vars_)
             self._control(pop)
+        if s.train_tau_output:
+            self._tau_tape(pop, s.n_output)
         self.pops["out"] = pop
 
-    def _post_taus(self, post_name: str) -> Tuple[float, float, bool]:
+    def _post_taus(self, post_name: str) -> Tuple[float, float, bool, bool]:
+        """(tau_m, tau_syn, per-neuron taus?, trains taus?) of a target population."""
+        s = self.spec
         if post_name == "out":
-            return self.spec.tau_m_out, self.spec.tau_syn_out, False
-        layer = self.spec.hidden[int(post_name[1:])]
-        return layer.tau_m, layer.tau_syn, HIDDEN_NEURONS[layer.neuron]
+            het = (self.loss.kind == "LI" and OUTPUT_NEURONS[s.output_neuron]) \
+                or s.train_tau_output
+            return s.tau_m_out, s.tau_syn_out, het, s.train_tau_output
+        layer = s.hidden[int(post_name[1:])]
+        return (layer.tau_m, layer.tau_syn, HIDDEN_NEURONS[layer.neuron] or layer.train_tau,
+                layer.train_tau)
 
     def _add_connection(self, name: str):
         pre_name, post_name = name.split("_")
         pre_name = "input" if pre_name == "in" else pre_name
         pre, post = self.pops[pre_name], self.pops[post_name]
         backprop = pre_name != "input"
-        tau_m, tau_syn, het = self._post_taus(post_name)
+        tau_m, tau_syn, het, tau_grads = self._post_taus(post_name)
         init = self.spec.weights.get(name, WeightInit(0.0, 1.0))
         g = pygenn.init_var("Normal", {"mean": init.mean, "sd": init.sd})
         params = {"backward": 0.0} if het else {"tau_m": tau_m, "tau_syn": tau_syn,
@@ -276,7 +325,7 @@ class EventPropNetwork:
                              tau_syn_post=pygenn.create_var_ref(post, "tau_syn"))
         sg = self.model.add_synapse_population(
             name, "DENSE", pre, post,
-            pygenn.init_weight_update(synapse_model(backprop, het), params,
+            pygenn.init_weight_update(synapse_model(backprop, het, tau_grads), params,
                                       {"g": g, "dg": 0.0},
                                       {} if het else {"fS": 0.0, "fM": 0.0},
                                       pre_var_refs={"phi_pre": pygenn.create_var_ref(pre, "phi")},
@@ -290,17 +339,37 @@ class EventPropNetwork:
                                            {"dg_sum": 0.0},
                                            {"dg": pygenn.create_wu_var_ref(sg, "dg")})
         self.reduce[name] = red
+        trained = self.spec.train_w_output if post_name == "out" else self.spec.train_w
+        if trained:
+            self._add_optimiser(name, pygenn.create_wu_var_ref(sg, "g"),
+                                pygenn.create_wu_var_ref(red, "dg_sum"))
+
+    def _add_optimiser(self, key, target_ref, grad_ref, min_value=None):
+        """Adam (with a lower bound for time constants) on one trained quantity."""
         s = self.spec
+        params = {"beta1": s.adam_beta1, "beta2": s.adam_beta2, "epsilon": s.adam_epsilon,
+                  "alpha": s.learning_rate, "m_scale": 1.0, "v_scale": 1.0, "grad_scale": 1.0}
+        if min_value is not None:
+            params["min_value"] = min_value
         adam = self.model.add_custom_update(
-            f"adam_{name}", "adam", adam_model(),
-            {"beta1": s.adam_beta1, "beta2": s.adam_beta2, "epsilon": s.adam_epsilon,
-             "alpha": s.learning_rate, "m_scale": 1.0, "v_scale": 1.0, "grad_scale": 1.0},
-            {"m": 0.0, "v": 0.0},
-            {"g": pygenn.create_wu_var_ref(sg, "g"),
-             "dg_sum": pygenn.create_wu_var_ref(red, "dg_sum")})
+            f"adam_{key}".replace(".", "_"), "adam", adam_model(min_value is not None), params,
+            {"m": 0.0, "v": 0.0}, {"g": target_ref, "dg_sum": grad_ref})
         for p in ("alpha", "m_scale", "v_scale", "grad_scale"):
             adam.set_param_dynamic(p)
-        self.adam[name] = adam
+        self.adam[key] = adam
+
+    def _add_tau_training(self, pop_name: str):
+        """Gradient reduction and bounded Adam for tau_m and tau_syn of a population."""
+        pop = self.pops[pop_name]
+        for tau, grad, lower in (("tau_m", "dtau_m", self.spec.min_tau_m),
+                                 ("tau_syn", "dtau_s", self.spec.min_tau_syn)):
+            key = f"{pop_name}.{tau}"
+            red = self.model.add_custom_update(
+                f"reduce_{pop_name}_{tau}", "reduce", grad_reduce_model(), {}, {"dg_sum": 0.0},
+                {"dg": pygenn.create_var_ref(pop, grad)})
+            self.reduce[key] = red
+            self._add_optimiser(key, pygenn.create_var_ref(pop, tau),
+                                pygenn.create_var_ref(red, "dg_sum"), lower)
 
     def _add_softmax(self):
         out = self.pops["out"]
@@ -323,6 +392,11 @@ class EventPropNetwork:
         self._add_output()
         for name in connection_names(self.spec):
             self._add_connection(name)
+        for i, layer in enumerate(self.spec.hidden):
+            if layer.train_tau:
+                self._add_tau_training(f"h{i}")
+        if self.spec.train_tau_output:
+            self._add_tau_training("out")
         self._add_softmax()
         self.model.build()
         self.model.load()
@@ -542,17 +616,38 @@ class EventPropNetwork:
                   ) -> Tuple[BatchResult, Dict[str, np.ndarray]]:
         """Forward + backward without changing weights: (result, dL/dW per connection).
 
-        Gradients are of the batch-mean loss, shape (n_pre, n_post) each.
+        Gradients are of the batch-mean loss, shape (n_pre, n_post) each, plus
+        "POP.tau_m"/"POP.tau_syn" (per neuron) for populations that train them.
         """
         res = self.forward(batch, labels, training)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         grads = {}
-        for name, red in self.reduce.items():
-            sg = self.synapses[name]
-            g = np.array(red.vars["dg_sum"].view, dtype=np.float64)
-            grads[name] = g.reshape(sg.src.size, sg.trg.size) / n
+        for key, red in self.reduce.items():
+            g = np.array(red.vars["dg_sum"].view, dtype=np.float64) / n
+            if key in self.synapses:
+                sg = self.synapses[key]
+                g = g.reshape(sg.src.size, sg.trg.size)
+            grads[key] = g.reshape(-1) if key not in self.synapses else g
         return res, grads
+
+    def get_time_constants(self, pop_name: str) -> Dict[str, np.ndarray]:
+        """Per-neuron tau_m, tau_syn (ms) of a population with per-neuron time constants."""
+        pop = self.pops[pop_name]
+        if "tau_m" not in pop.vars:
+            raise ValueError(f"population '{pop_name}' has parameter time constants; "
+                             f"use hetLIF/hetLI or train_tau for per-neuron values")
+        return {t: np.array(pop.vars[t].view, dtype=np.float64).reshape(-1)
+                for t in ("tau_m", "tau_syn")}
+
+    def set_time_constants(self, pop_name: str, tau_m=None, tau_syn=None) -> None:
+        current = self.get_time_constants(pop_name)
+        pop = self.pops[pop_name]
+        for name, value in (("tau_m", tau_m), ("tau_syn", tau_syn)):
+            if value is not None:
+                value = np.broadcast_to(np.asarray(value, np.float64), current[name].shape)
+                pop.vars[name].view[...] = value.reshape(pop.vars[name].view.shape)
+                pop.vars[name].push_to_device()
 
     def train_step(self, batch, labels, learning_rate: Optional[float] = None) -> BatchResult:
         """Forward (training mode), backward and one Adam step on every connection;

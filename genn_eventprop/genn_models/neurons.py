@@ -75,15 +75,28 @@ def _tau_fields(heterogeneous: bool):
     return ["tau_m", "tau_syn"], []
 
 
+#: What a population with trainable time constants adds: gradient accumulators,
+#: the V/I tape and the arrivals' tau-derivative inputs (see ``snippets.tau_gradient``).
+TAU_GRAD_VARS = [("dtau_m", "scalar"), ("dtau_s", "scalar")]
+TAU_GRAD_EGPS = [("tape_Vn", "scalar*"), ("tape_In", "scalar*")]
+TAU_GRAD_INPUTS = [("dKm", "scalar", 0.0), ("dKs", "scalar", 0.0), ("dEs", "scalar", 0.0)]
+
+
 LIF_STATE = [("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
              ("lamE_V", "scalar"), ("jr_V", "scalar"), ("rev_hold", "scalar"),
              ("tape_next", "int"), ("next_step", "int"), ("reg_drive", "scalar")]
 INPUTS = [("Vsyn", "scalar", 0.0), ("revIsyn", "scalar", 0.0)]
 
 
-def lif_model(heterogeneous: bool = False):
-    """Hidden LIF neuron (``hetLIF`` when ``heterogeneous``): no loss terms."""
-    return _spiking_model("EvpHetLIF" if heterogeneous else "EvpLIF", heterogeneous)
+def lif_model(heterogeneous: bool = False, train_tau: bool = False):
+    """Hidden LIF neuron (``hetLIF`` when ``heterogeneous``): no loss terms.
+
+    ``train_tau``: per-neuron tau_m/tau_syn with their gradients (implies
+    heterogeneous storage).
+    """
+    het = heterogeneous or train_tau
+    name = ("EvpHetLIF" if het else "EvpLIF") + ("TauGrad" if train_tau else "")
+    return _spiking_model(name, het, train_tau=train_tau)
 
 
 def alif_model():
@@ -91,7 +104,8 @@ def alif_model():
     return _spiking_model("EvpALIF", False, adaptive=True)
 
 
-def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: bool = False):
+def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: bool = False,
+                   train_tau: bool = False):
     params, tau_vars = _tau_fields(heterogeneous)
     extra_vars, spike_extra, spike_loss, init_extra, last_step = [], "", "0.0", "", ""
     extra_params = []
@@ -110,11 +124,17 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: 
     hidden = loss is None
     forward = (sn.lif_forward(adaptive, noise=hidden) + "phi = 0.0;\n" + sn.lif_threshold(spike_extra, adaptive)
                + last_step)
-    backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra, adaptive=adaptive)
+    backward = sn.lif_backward(spike_loss=spike_loss, init_extra=init_extra, adaptive=adaptive,
+                               train_tau=train_tau)
+    inputs = INPUTS
+    if train_tau:
+        forward = sn.tau_tape_write() + forward
+        extra_vars = extra_vars + TAU_GRAD_VARS
+        inputs = INPUTS + TAU_GRAD_INPUTS
     derived = [("trial_t", lambda p, dt: p["n_steps"] * dt)] if loss is not None else []
     if not heterogeneous:
         derived += sn.step_constant_params()
-    egps = SPIKE_TAPE_EGPS
+    egps = SPIKE_TAPE_EGPS + (TAU_GRAD_EGPS if train_tau else [])
     if adaptive:
         derived.append(sn.adaptation_constant())
         extra_params = extra_params + ["tau_B", "B_incr"]
@@ -128,23 +148,26 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: 
         derived_params=derived,
         vars=LIF_STATE + tau_vars + TAPE_VARS + extra_vars,
         extra_global_params=egps,
-        additional_input_vars=INPUTS,
+        additional_input_vars=inputs,
         sim_code=_two_pass(forward, backward, sn.step_constants(heterogeneous)),
         threshold_condition_code="spk != 0")
 
 
-def lif_output_model(loss: Loss, heterogeneous: bool = False):
+def lif_output_model(loss: Loss, heterogeneous: bool = False, train_tau: bool = False):
     """Spiking LIF output for first-spike losses (``loss.kind == "LIF"``)."""
-    return _spiking_model(f"EvpLIFOut_{loss.name}", heterogeneous, loss)
+    het = heterogeneous or train_tau
+    return _spiking_model(f"EvpLIFOut_{loss.name}" + ("Het" if het else "")
+                          + ("TauGrad" if train_tau else ""), het, loss, train_tau=train_tau)
 
 
-def li_output_model(loss: Loss, heterogeneous: bool = False):
+def li_output_model(loss: Loss, heterogeneous: bool = False, train_tau: bool = False):
     """Non-spiking leaky-integrator output (``LI``/``hetLI``) for voltage losses.
 
     Forward: exact step, then the sample V(t_{step+1}) enters ``score`` (a
     weighted mean, or the running maximum with its step in ``score_step``).
     Backward: reverse propagation and the loss drive dL/dV at each sample.
     """
+    heterogeneous = heterogeneous or train_tau
     params, tau_vars = _tau_fields(heterogeneous)
     if loss.is_max:
         sample = ("if (V > score) {\n    score = V;\n    score_step = step + 1;\n}\n")
@@ -156,7 +179,7 @@ def li_output_model(loss: Loss, heterogeneous: bool = False):
         drive = f"(dt / trial_t * {weight} * (p - y))"
     drive_at = ("{\n    const int n = step;\n    const scalar u = (scalar)n / n_steps;\n"
                 f"    lambda_V += {drive};\n}}\n")
-    forward = sn.lif_forward() + sample
+    forward = (sn.tau_tape_write() if train_tau else "") + sn.lif_forward() + sample
     backward = f"""
 if (step == n_steps) {{
     lambda_V = 0.0;
@@ -164,18 +187,20 @@ if (step == n_steps) {{
 {drive_at}
 }}
 else {{
-{sn.adjoint_step()}
+{sn.tau_gradient("lambda_V") if train_tau else ""}{sn.adjoint_step()}
     if (step >= 1) {drive_at}
 }}
 """
     het = "het" if heterogeneous else ""
     return create_neuron_model(
-        f"Evp{het}LI_{loss.name}",
+        f"Evp{het}LI_{loss.name}" + ("_tau_grad" if train_tau else ""),
         params=params + ["n_steps", "backward"],
         derived_params=[("trial_t", lambda p, dt: p["n_steps"] * dt)]
         + ([] if heterogeneous else sn.step_constant_params()),
         vars=[("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"), ("lambda_I", "scalar"),
               ("score", "scalar"),
-              ("score_step", "int"), ("p", "scalar"), ("y", "scalar")] + tau_vars,
-        additional_input_vars=[("Vsyn", "scalar", 0.0)],
+              ("score_step", "int"), ("p", "scalar"), ("y", "scalar")] + tau_vars
+        + (TAU_GRAD_VARS if train_tau else []),
+        extra_global_params=TAU_GRAD_EGPS if train_tau else [],
+        additional_input_vars=[("Vsyn", "scalar", 0.0)] + (TAU_GRAD_INPUTS if train_tau else []),
         sim_code=sn.step_constants(heterogeneous) + sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")

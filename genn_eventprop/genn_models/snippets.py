@@ -19,6 +19,48 @@ def kernel(x: str, tau_m: str = "tau_m", tau_syn: str = "tau_syn") -> str:
             f"(exp(-({x}) / {tau_m}) - exp(-({x}) / {tau_syn})))")
 
 
+def kernel_dtau_m(x: str, k: str, e_m: str) -> str:
+    """dK(x)/dtau_m = -K/(tau_m - tau_syn) + tau_syn x exp(-x/tau_m)/((tau_m - tau_syn) tau_m^2);
+    ``k`` = K(x), ``e_m`` = exp(-x/tau_m)."""
+    return (f"(-({k}) / (tau_m - tau_syn) + tau_syn * ({x}) * ({e_m}) / "
+            f"((tau_m - tau_syn) * tau_m * tau_m))")
+
+
+def kernel_dtau_s(x: str, k: str, e_s: str) -> str:
+    """dK(x)/dtau_syn = K tau_m/(tau_syn (tau_m - tau_syn)) - x exp(-x/tau_syn)/(tau_syn (tau_m - tau_syn));
+    ``k`` = K(x), ``e_s`` = exp(-x/tau_syn)."""
+    return (f"(({k}) * tau_m / (tau_syn * (tau_m - tau_syn)) - ({x}) * ({e_s}) / "
+            f"(tau_syn * (tau_m - tau_syn)))")
+
+
+def tau_tape_write() -> str:
+    """Forward: record V_n, I_n (start of the step) for the time-constant gradient."""
+    return ("{\n    const size_t tau_base = ((size_t)batch * num_neurons + id) * (size_t)n_steps;\n"
+            "    tape_Vn[tau_base + step] = V;\n    tape_In[tau_base + step] = I;\n}\n")
+
+
+def tau_gradient(lam_v: str) -> str:
+    """Backward, reverse step n: accumulate dL/dtau_m and dL/dtau_syn of step n.
+
+    With L_V = dL/dV_free (``lam_v``), Lambda_I = lambda_I(t_{n+1}) and the
+    tape's V_n, I_n, the step's dependence on the time constants gives
+        dtau_m += L_V (V_n decay_m dt/tau_m^2 + I_n dK(dt)/dtau_m + dKm)
+        dtau_s += L_V (I_n dK(dt)/dtau_syn + dKs) + Lambda_I (I_n decay_s dt/tau_syn^2 + dEs)
+    where dKm, dKs, dEs are the arrivals' sum_w w dK(r)/dtau_m, w dK(r)/dtau_syn,
+    w d exp(-r/tau_syn)/dtau_syn (sent by the synapses). The reset's share is
+    added at the spike (``adjoint_prepare``).
+    """
+    return f"""{{
+    const size_t tau_base = ((size_t)batch * num_neurons + id) * (size_t)n_steps;
+    const scalar Vn = tape_Vn[tau_base + step];
+    const scalar In = tape_In[tau_base + step];
+    dtau_m += {lam_v} * (Vn * decay_m * dt / (tau_m * tau_m) + In * {kernel_dtau_m("dt", "k_dt", "decay_m")} + dKm);
+    dtau_s += {lam_v} * (In * {kernel_dtau_s("dt", "k_dt", "decay_s")} + dKs)
+              + lambda_I * (In * decay_s * dt / (tau_syn * tau_syn) + dEs);
+}}
+"""
+
+
 def lif_forward(adaptive: bool = False, noise: bool = False) -> str:
     """Exact step of tau_m dV/dt = -V + I, tau_syn dI/dt = -I over dt.
 
@@ -141,7 +183,8 @@ def step_constant_params():
     return out
 
 
-def adjoint_prepare(spike_loss: str = "0.0", adaptive: bool = False) -> str:
+def adjoint_prepare(spike_loss: str = "0.0", adaptive: bool = False,
+                    train_tau: bool = False) -> str:
     """Adjoint of the spike (if any) in step - 1, prepared while at t_step.
 
     Exact adjoint of the discrete spiking step (``docs/eventprop.md``): with
@@ -172,6 +215,8 @@ def adjoint_prepare(spike_loss: str = "0.0", adaptive: bool = False) -> str:
         b_reset = "    jr_B -= lambda_V * E * exp(-sp_phi * dt / tau_B);\n"
     else:
         v_reset, b_term, b_pre, b_init, b_jump, b_reset = "(theta / tau_m)", "", "", "", "", ""
+    tau_reset = ("    dtau_m -= theta * lambda_V * E * ((scalar)1.0 - sp_phi) * dt / (tau_m * tau_m);\n"
+                 if train_tau else "")
     return f"""
 lamE_V = lambda_V;
 jr_V = 0.0;
@@ -184,14 +229,14 @@ jr_V = 0.0;
         lamE_V = lambda_V + sp_phi * J;
         jr_V = ((scalar)1.0 - sp_phi) * J;
 {b_jump}    }}
-{b_reset}    jr_V += reg_drive;
+{b_reset}{tau_reset}    jr_V += reg_drive;
     tape_next--;
     {tape_cursor("tape_next", "next_step")}}}
 """
 
 
 def lif_backward(drive: str = "0.0", spike_loss: str = "0.0", init_extra: str = "",
-                 adaptive: bool = False) -> str:
+                 adaptive: bool = False, train_tau: bool = False) -> str:
     """One reverse step of a spiking neuron, for forward step ``step`` (T = init).
 
     At ``step == T`` the adjoint starts from ``drive`` (the loss's dL/dV(t_T))
@@ -213,12 +258,12 @@ if (step == n_steps) {{
     {tape_cursor("tape_next", "next_step")}    {tape_cursor("tape_event", "event_step")}{init_extra}
 }}
 else {{
-{adjoint_step("lamE_V", " + jr_V")}{b_step}    if (step >= 1) {{
+{tau_gradient("lamE_V") if train_tau else ""}{adjoint_step("lamE_V", " + jr_V")}{b_step}    if (step >= 1) {{
         lambda_V += {drive};
     }}
 }}
 rev_hold = revIsyn;
-{adjoint_prepare(spike_loss, adaptive)}
+{adjoint_prepare(spike_loss, adaptive, train_tau)}
 {backward_event()}
 """
 

@@ -15,13 +15,17 @@ from ..engine import create_weight_update_model
 _RO = VarAccessMode.READ_ONLY
 
 
-def synapse_model(backprop: bool, het_post: bool = False):
+def synapse_model(backprop: bool, het_post: bool = False, tau_grads: bool = False):
     """EventProp weight update; ``backprop`` when the source neuron has an adjoint.
 
     With ``het_post`` the target's time constants are per-neuron variables read
     through references; otherwise they are parameters and the two exponentials
     of each spike are computed once per source spike (``pre_spike_code``).
+    ``tau_grads`` (target trains its time constants, implies ``het_post``): the
+    backward event also sends the target w dK(r)/dtau_m, w dK(r)/dtau_syn and
+    w d exp(-r/tau_syn)/dtau_syn (``snippets.tau_gradient``).
     """
+    het_post = het_post or tau_grads
     r = "(((scalar)1.0 - phi_pre) * dt)"
     if het_post:
         tm, ts = "tau_m_post", "tau_syn_post"
@@ -37,6 +41,15 @@ def synapse_model(backprop: bool, het_post: bool = False):
         params, post_refs = ["tau_m", "tau_syn"], []
     k_of_r = f"({ts} / ({tm} - {ts}) * (fM - fS))"
     back = (f"addToPre(g * (lam_V * fM / {tm} - lam_I / {ts}));\n" if backprop else "")
+    if tau_grads:
+        k = f"({ts} / ({tm} - {ts}) * (fM - fS))"
+        back += (f"        {{\n            const scalar r = {r};\n"
+                 f"            const scalar kr = {k};\n"
+                 f"            addToPostInput(dKm, g * (-kr / ({tm} - {ts}) + {ts} * r * fM / "
+                 f"(({tm} - {ts}) * {tm} * {tm})));\n"
+                 f"            addToPostInput(dKs, g * (kr * {tm} / ({ts} * ({tm} - {ts})) - r * fS / "
+                 f"({ts} * ({tm} - {ts}))));\n"
+                 f"            addToPostInput(dEs, g * fS * r / ({ts} * {ts}));\n        }}\n")
     code = f"""
 if (t > 0.5 * dt) {{
 {factors}    if (backward == 0) {{
@@ -50,7 +63,8 @@ if (t > 0.5 * dt) {{
         {back}    }}
 }}
 """
-    name = "EvpSynapse" + ("Backprop" if backprop else "") + ("HetPost" if het_post else "")
+    name = ("EvpSynapse" + ("Backprop" if backprop else "") + ("HetPost" if het_post else "")
+            + ("TauGrad" if tau_grads else ""))
     return create_weight_update_model(
         name, params=params + ["backward"],
         vars=[("g", "scalar", VarAccess.READ_ONLY), ("dg", "scalar")],
@@ -71,16 +85,19 @@ def grad_reduce_model():
         update_code="dg_sum = dg;\ndg = 0.0;")
 
 
-def adam_model():
+def adam_model(lower_bound: bool = False):
     """Adam step on ``g`` from the batch-summed gradient ``dg_sum``.
 
     grad = dg_sum * grad_scale (1/batch size); m, v are the moment estimates;
     the step is alpha * m * m_scale / (sqrt(v * v_scale) + epsilon) with the
     bias corrections m_scale = 1/(1 - beta1^k), v_scale = 1/(1 - beta2^k).
+    ``lower_bound``: afterwards g >= min_value (time constants: MIN_TAU_M/SYN).
     """
+    bound = "if (g < min_value) {\n    g = min_value;\n}\n" if lower_bound else ""
     return create_custom_update_model(
-        "EvpAdam", params=["beta1", "beta2", "epsilon", "alpha", "m_scale", "v_scale",
-                           "grad_scale"],
+        "EvpAdam" + ("Bounded" if lower_bound else ""),
+        params=["beta1", "beta2", "epsilon", "alpha", "m_scale", "v_scale", "grad_scale"]
+        + (["min_value"] if lower_bound else []),
         vars=[("m", "scalar", CustomUpdateVarAccess.READ_WRITE),
               ("v", "scalar", CustomUpdateVarAccess.READ_WRITE)],
         var_refs=[("g", "scalar"), ("dg_sum", "scalar", _RO)],
@@ -89,7 +106,7 @@ const scalar grad = dg_sum * grad_scale;
 m = beta1 * m + (1.0 - beta1) * grad;
 v = beta2 * v + (1.0 - beta2) * grad * grad;
 g -= alpha * m * m_scale / (sqrt(v * v_scale) + epsilon);
-""")
+""" + bound)
 
 
 def softmax_models():

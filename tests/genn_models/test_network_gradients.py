@@ -154,3 +154,59 @@ def test_partial_batch_uses_only_given_samples():
     assert res2.scores.shape == (2, 3) and res2.loss == pytest.approx(res1.loss, rel=1e-12)
     for name in g1:
         np.testing.assert_allclose(g2[name], g1[name], rtol=1e-9, atol=1e-12)
+
+
+def fd_tau_gradient(net, batch, labels, pop, name):
+    """Central differences of the loss in each neuron's tau_m or tau_syn."""
+    ref = net.forward(batch, labels)
+    taus = net.get_time_constants(pop)[name]
+    out = []
+    for i in range(taus.size):
+        vals = []
+        for sign in (1.0, -1.0):
+            t2 = taus.copy()
+            t2[i] += sign * EPS
+            net.set_time_constants(pop, **{name: t2})
+            res = net.forward(batch, labels)
+            for p, counts in res.spike_counts.items():
+                assert np.array_equal(counts, ref.spike_counts[p]), f"{pop}.{name}[{i}]: {p}"
+            vals.append(res.loss)
+        out.append((vals[0] - vals[1]) / (2.0 * EPS))
+    net.set_time_constants(pop, **{name: taus})
+    return np.array(out)
+
+
+@pytest.mark.parametrize("loss", ["sum", "max", "first_spike"])
+def test_time_constant_gradients(loss):
+    """dL/dtau_m and dL/dtau_syn of hidden (TRAIN_TAU) and output (TRAIN_TAU_OUTPUT)
+    neurons equal finite differences: exact for the discrete model."""
+    hidden = [HiddenLayer(4, neuron="hetLIF", tau_m=20.0, tau_syn=5.0, train_tau=True,
+                          recurrent=True)]
+    net = EventPropNetwork(small_spec(loss, f"grad_tau_{loss}", hidden=hidden,
+                                      train_tau_output=True))
+    batch = make_batch(np.random.default_rng(8), 2, 5, 20, 25.0)
+    res, grads = net.gradients(batch, [0, 2])
+    taus = net.get_time_constants("h0")["tau_m"]
+    assert np.unique(taus).size == taus.size, "hetLIF: per-neuron initial tau_m"
+    for pop in ("h0", "out"):
+        for name in ("tau_m", "tau_syn"):
+            fd = fd_tau_gradient(net, batch, [0, 2], pop, name)
+            g = grads[f"{pop}.{name}"]
+            assert np.linalg.norm(fd) > 1e-6
+            assert np.linalg.norm(g - fd) / np.linalg.norm(fd) < TOL, (pop, name, g, fd)
+
+
+def test_time_constant_training_respects_bounds_and_flags():
+    hidden = [HiddenLayer(4, tau_m=20.0, tau_syn=5.0, train_tau=True)]
+    spec = small_spec("sum", "train_tau_bounds", hidden=hidden, learning_rate=5.0,
+                      min_tau_m=19.0, min_tau_syn=4.5, train_w=False)
+    net = EventPropNetwork(spec)
+    batch = make_batch(np.random.default_rng(9), 2, 5, 20, 25.0)
+    w_in, w_out = net.get_weights("in_h0"), net.get_weights("h0_out")
+    for _ in range(3):
+        net.train_step(batch, [0, 2])
+    taus = net.get_time_constants("h0")
+    assert taus["tau_m"].min() >= 19.0 and taus["tau_syn"].min() >= 4.5
+    assert not np.allclose(taus["tau_m"], 20.0)
+    np.testing.assert_array_equal(net.get_weights("in_h0"), w_in)   # TRAIN_W off
+    assert not np.array_equal(net.get_weights("h0_out"), w_out)     # TRAIN_W_OUTPUT on
