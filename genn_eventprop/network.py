@@ -62,6 +62,7 @@ class NetworkSpec:
     tau_m_out: float = 20.0
     tau_syn_out: float = 5.0
     theta_out: float = 1.0
+    tau_accumulator: float = 20.0
     tau_0: float = 0.5
     tau_1: float = 6.4
     alpha: float = 3e-3
@@ -294,6 +295,10 @@ class EventPropNetwork:
             self._control(pop)
         if s.train_tau_output:
             self._tau_tape(pop, s.n_output)
+        for egp, _ in self.loss.egps:
+            per_step = egp == "tape_Vout"
+            pop.extra_global_params[egp].set_init_values(
+                np.zeros(s.batch_size * s.n_steps * (s.n_output if per_step else 1)))
         self.pops["out"] = pop
 
     def _post_taus(self, post_name: str) -> Tuple[float, float, bool, bool]:
@@ -471,9 +476,32 @@ class EventPropNetwork:
         all_times = np.concatenate(chunks) if offset else np.full(1, 2.0 * trial_t)
         inp.extra_global_params["spikeTimes"].values = all_times
         inp.extra_global_params["spikeTimes"].push_to_device()
+        if "input_weight" in dict(self.loss.egps):
+            self._set_input_weight(start, end, all_times)
         self._write(inp, "startSpike", start)
         self._write(inp, "endSpike", end)
         return len(batch)
+
+    def _set_input_weight(self, start, end, times):
+        """a(t_n) = 0.01 dt/TAU_ACCUMULATOR sum_{s <= t_n} exp(-(t_n - s)/TAU_ACCUMULATOR)
+        over all input spikes of a sample (delayed copies included, before
+        dropout), n = 1..T: the weight of the voltage samples of ``sum_weigh_input``."""
+        s = self.spec
+        tau, T = s.tau_accumulator, s.n_steps
+        arrivals = np.zeros((s.batch_size, T))   # spikes in (t_{n-1}, t_n], decayed to t_n
+        for b in range(s.batch_size):
+            st = times[int(start[b].min()):int(end[b].max())] if end[b].max() > 0 else []
+            st = np.asarray(st, dtype=np.float64)
+            n = np.minimum(np.floor(st / s.dt).astype(int), T - 1)
+            np.add.at(arrivals[b], n, np.exp(-((n + 1) * s.dt - st) / tau))
+        weight = np.zeros_like(arrivals)
+        acc, decay = np.zeros(s.batch_size), np.exp(-s.dt / tau)
+        for n in range(T):
+            acc = acc * decay + arrivals[:, n]
+            weight[:, n] = acc
+        out = self.pops["out"].extra_global_params["input_weight"]
+        out.values = (0.01 * s.dt / tau * weight).reshape(-1)
+        out.push_to_device()
 
     def _write(self, pop, var, value):
         v = pop.vars[var]
@@ -575,8 +603,16 @@ class EventPropNetwork:
         return labels.astype(np.int64)
 
     def _sample_losses(self, probs, labels, first) -> np.ndarray:
-        """-log p_y, plus ALPHA g(t_y) for first-spike losses when the label neuron spiked."""
+        """-log p_y, plus ALPHA g(t_y) for first-spike losses when the label neuron spiked;
+        for per-step losses the mean over samples t_n of -log softmax(V(t_n))_y."""
         rows = np.arange(labels.size)
+        if self.loss.per_step:
+            s = self.spec
+            tape = np.array(self.pops["out"].extra_global_params["tape_Vout"].view,
+                            dtype=np.float64).reshape(s.batch_size, s.n_output, s.n_steps)
+            V = tape[:labels.size]
+            logz = np.log(np.exp(V - V.max(1, keepdims=True)).sum(1)) + V.max(1)
+            return np.mean(logz - V[rows, labels], axis=1)
         loss = -np.log(np.maximum(probs[rows, labels], 1e-300))
         if self.loss.kind == "LIF":
             s, trial_t = self.spec, self.spec.n_steps * self.spec.dt

@@ -8,7 +8,7 @@ registry ``LOSSES`` is the only place that knows the names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,11 @@ class Loss:
     """One loss.
 
     ``kind``: ``"LI"`` (voltage-based) or ``"LIF"`` (first-spike based).
-    LI losses: ``weight`` is a C expression of ``u`` (= t_n/trial_t) weighting
-    the voltage samples of a sum-type score, or None for the max score.
+    LI losses: ``weight`` is a C expression of ``u`` (= t_n/trial_t) or the
+    sample index ``n`` weighting the voltage samples of a sum-type score, or
+    None for the max score; ``per_step`` losses drive the adjoint with the
+    softmax of the voltages at every sample (their score, the mean voltage,
+    only gives the prediction). ``egps``: arrays the output model needs.
     LIF losses: ``g_prime`` is a C expression of ``tf`` giving the derivative of
     the ALPHA term; ``phantom`` is applied when the correct output is silent.
     """
@@ -26,10 +29,12 @@ class Loss:
     weight: Optional[str] = None
     g_prime: Optional[str] = None
     doc: str = ""
+    per_step: bool = False
+    egps: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def is_max(self) -> bool:
-        return self.kind == "LI" and self.weight is None
+        return self.kind == "LI" and self.weight is None and not self.per_step
 
 
 LOSSES: Dict[str, Loss] = {
@@ -41,6 +46,13 @@ LOSSES: Dict[str, Loss] = {
     "sum_weigh_sigmoid": Loss("sum_weigh_sigmoid", "LI", "(1.0 / (1.0 + exp((u - 0.5) / 0.2)))",
                               doc="mean voltage weighted by a falling sigmoid of t/trial_t"),
     "max": Loss("max", "LI", None, doc="maximum voltage over the trial"),
+    "sum_weigh_input": Loss(
+        "sum_weigh_input", "LI", "input_weight[(size_t)batch * (size_t)n_steps + n - 1]",
+        doc="mean voltage weighted by the low-pass filtered input activity a(t)",
+        egps=(("input_weight", "scalar*"),)),
+    "avg_xentropy": Loss("avg_xentropy", "LI", "1.0", per_step=True,
+                         doc="cross-entropy of softmax(V(t)) averaged over the trial",
+                         egps=(("tape_Vout", "scalar*"),)),
     "first_spike": Loss("first_spike", "LIF",
                         g_prime="(1.0 / ((1.01 * trial_t - tf) * (1.01 * trial_t - tf)))",
                         doc="softmax of -t_first/TAU_0 plus ALPHA/(1.01 trial_t - t_first)"),
@@ -49,10 +61,7 @@ LOSSES: Dict[str, Loss] = {
 }
 
 #: Losses of the original that are not available yet, with the reason.
-NOT_YET = {
-    "sum_weigh_input": "needs the per-step input activity weighting",
-    "avg_xentropy": "needs a per-step softmax tape",
-}
+NOT_YET: Dict[str, str] = {}
 
 
 def get_loss(name: str) -> Loss:

@@ -160,6 +160,23 @@ def lif_output_model(loss: Loss, heterogeneous: bool = False, train_tau: bool = 
                           + ("TauGrad" if train_tau else ""), het, loss, train_tau=train_tau)
 
 
+def _per_step_softmax() -> str:
+    """p_id(t_n) = softmax over the classes of the taped V(t_n) of this batch member:
+    a loop over the population's own tape row, so any number of classes works."""
+    return """    const size_t row = (size_t)batch * num_neurons;
+    const size_t at = (size_t)n_steps;
+    scalar vmax = -3.0e38;
+    for (unsigned int c = 0; c < num_neurons; c++) {
+        vmax = fmax(vmax, tape_Vout[(row + c) * at + n - 1]);
+    }
+    scalar zsum = 0.0;
+    for (unsigned int c = 0; c < num_neurons; c++) {
+        zsum += exp(tape_Vout[(row + c) * at + n - 1] - vmax);
+    }
+    const scalar p_now = exp(tape_Vout[(row + id) * at + n - 1] - vmax) / zsum;
+"""
+
+
 def li_output_model(loss: Loss, heterogeneous: bool = False, train_tau: bool = False):
     """Non-spiking leaky-integrator output (``LI``/``hetLI``) for voltage losses.
 
@@ -174,11 +191,15 @@ def li_output_model(loss: Loss, heterogeneous: bool = False, train_tau: bool = F
         drive = "((n == score_step) ? (p - y) : 0.0)"
     else:
         weight = loss.weight
-        sample = (f"{{\n    const scalar u = (scalar)(step + 1) / n_steps;\n"
-                  f"    score += dt / trial_t * {weight} * V;\n}}\n")
-        drive = f"(dt / trial_t * {weight} * (p - y))"
+        tape = ("    tape_Vout[((size_t)batch * num_neurons + id) * (size_t)n_steps + n - 1] = V;\n"
+                if loss.per_step else "")
+        sample = (f"{{\n    const int n = step + 1;\n    const scalar u = (scalar)n / n_steps;\n"
+                  f"    score += dt / trial_t * {weight} * V;\n{tape}}}\n")
+        drive = ("((p_now - y) / n_steps)" if loss.per_step
+                 else f"(dt / trial_t * {weight} * (p - y))")
     drive_at = ("{\n    const int n = step;\n    const scalar u = (scalar)n / n_steps;\n"
-                f"    lambda_V += {drive};\n}}\n")
+                + (_per_step_softmax() if loss.per_step else "")
+                + f"    lambda_V += {drive};\n}}\n")
     forward = (sn.tau_tape_write() if train_tau else "") + sn.lif_forward() + sample
     backward = f"""
 if (step == n_steps) {{
@@ -201,6 +222,6 @@ else {{
               ("score", "scalar"),
               ("score_step", "int"), ("p", "scalar"), ("y", "scalar")] + tau_vars
         + (TAU_GRAD_VARS if train_tau else []),
-        extra_global_params=TAU_GRAD_EGPS if train_tau else [],
+        extra_global_params=list(loss.egps) + (TAU_GRAD_EGPS if train_tau else []),
         additional_input_vars=[("Vsyn", "scalar", 0.0)] + (TAU_GRAD_INPUTS if train_tau else []),
         sim_code=sn.step_constants(heterogeneous) + sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")

@@ -149,3 +149,28 @@ def test_input_errors_name_the_problem():
         net.forward(batch_of(np.random.default_rng(0), 5))
     with pytest.raises(ValueError, match="labels"):
         net.forward(batch_of(np.random.default_rng(0), 2), [0, 3])
+
+
+def test_sum_weigh_input_weights_follow_the_definition():
+    """a(t_n) = 0.01 dt/TAU_ACC sum_{s <= t_n} exp(-(t_n - s)/TAU_ACC), n = 1..T."""
+    net = EventPropNetwork(spec("beh_swi", loss="sum_weigh_input", batch_size=2,
+                                tau_accumulator=7.0))
+    batch = batch_of(np.random.default_rng(11), 2)
+    net.forward(batch)
+    got = np.array(net.pops["out"].extra_global_params["input_weight"].view).reshape(2, 60)
+    t_n = np.arange(1, 61) * 0.5
+    for b, (times, _) in enumerate(batch):
+        lag = t_n[:, None] - times[None, :]
+        want = 0.01 * 0.5 / 7.0 * np.where(lag >= 0, np.exp(-np.maximum(lag, 0) / 7.0), 0).sum(1)
+        np.testing.assert_allclose(got[b], want, rtol=1e-12, atol=1e-15)
+
+
+def test_avg_xentropy_loss_value_matches_numpy():
+    net = EventPropNetwork(spec("beh_avgx", loss="avg_xentropy", batch_size=2))
+    batch = batch_of(np.random.default_rng(12), 2)
+    res = net.forward(batch, [1, 2])
+    V = np.array(net.pops["out"].extra_global_params["tape_Vout"].view).reshape(2, 3, 60)
+    logp = V - np.log(np.exp(V).sum(1, keepdims=True))
+    want = np.mean([-logp[0, 1].mean(), -logp[1, 2].mean()])
+    assert res.loss == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(res.scores, V.mean(2) * 1.0, rtol=1e-12)

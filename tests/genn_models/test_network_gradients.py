@@ -76,7 +76,8 @@ def check_gradients(net, batch, labels, n_entries=8, seed=0):
 
 
 @pytest.mark.parametrize("loss", ["sum", "sum_weigh_linear", "sum_weigh_exp",
-                                  "sum_weigh_sigmoid", "max", "first_spike", "first_spike_exp"])
+                                  "sum_weigh_sigmoid", "sum_weigh_input", "max",
+                                  "avg_xentropy", "first_spike", "first_spike_exp"])
 def test_gradients_match_finite_differences(loss):
     net = EventPropNetwork(small_spec(loss, f"grad_{loss}"))
     batch = make_batch(np.random.default_rng(0), 2, 5, 20, 25.0)
