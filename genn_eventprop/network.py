@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -547,17 +547,21 @@ class EventPropNetwork:
             self.model.seed = int(seq.generate_state(1, np.uint64)[0]) or 1
             self._trials += 1
 
-    def forward(self, batch, labels=None, training: bool = False) -> BatchResult:
+    def forward(self, batch, labels=None, training: bool = False,
+                on_step: Optional[Callable[[int], None]] = None) -> BatchResult:
         """Run one batch forward; with ``labels`` also the loss (mean over samples).
 
-        ``training`` switches on input/hidden dropout and membrane noise.
+        ``training`` switches on input/hidden dropout and membrane noise;
+        ``on_step(step)`` is called after every simulated step (recording).
         """
         n_valid = self._set_inputs(batch)
         self._set_training(training)
         self._reset_trial()
         self._set_phase(backward=False)
-        for _ in range(self.spec.n_steps):
+        for step in range(self.spec.n_steps):
             self.model.step_time()
+            if on_step is not None:
+                on_step(step)
         for group in ("softmax1", "softmax2", "softmax3"):
             self.model.custom_update(group)
         return self._result(n_valid, labels)
@@ -667,6 +671,62 @@ class EventPropNetwork:
             grads[key] = g.reshape(-1) if key not in self.synapses else g
         return res, grads
 
+    def spikes(self, pop_name: str, sample: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+        """Spike (times in ms, neuron ids) of one sample of the last forward pass, from
+        the spike tapes (sub-step times; at most ``n_max_spike`` per neuron)."""
+        s = self.spec
+        pop = self.pops[pop_name]
+        n = pop.size
+        count = self._read(pop, "tape_len")[sample].astype(np.int64)
+        steps = np.array(pop.extra_global_params["tape_step"].view).reshape(
+            s.batch_size, n, s.n_max_spike)[sample]
+        phis = np.array(pop.extra_global_params["tape_phi"].view, dtype=np.float64).reshape(
+            s.batch_size, n, s.n_max_spike)[sample]
+        ids = np.repeat(np.arange(n), count)
+        k = np.concatenate([np.arange(c) for c in count]) if ids.size else np.zeros(0, int)
+        times = (steps[ids, k] + phis[ids, k]) * s.dt
+        order = np.argsort(times, kind="stable")
+        return times[order], ids[order]
+
+    def variable(self, pop_name: str, var: str) -> np.ndarray:
+        """A copy of a neuron variable, shape (batch, neurons) (shared ones: (1, neurons))."""
+        v = self.pops[pop_name].vars[var]
+        v.pull_from_device()
+        arr = np.array(v.view, dtype=np.float64)
+        return arr.reshape(-1, self.pops[pop_name].size)
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Everything training changes: weights, time constants, Adam moments and step,
+        and the count of training trials (which selects the random streams)."""
+        out = {f"w/{name}": self.get_weights(name) for name in self.synapses}
+        for key in self.reduce:
+            if "." in key:
+                pop, tau = key.split(".")
+                out[f"tau/{key}"] = self.get_time_constants(pop)[tau]
+        for key, adam in self.adam.items():
+            for m in ("m", "v"):
+                out[f"adam/{key}/{m}"] = np.array(adam.vars[m].view, dtype=np.float64)
+        out["adam_steps"] = np.array(self._adam_steps)
+        out["trials"] = np.array(self._trials)
+        return out
+
+    def load_state_dict(self, state: Dict[str, np.ndarray]) -> None:
+        """Restore what ``state_dict`` saved (same network spec)."""
+        for key, value in state.items():
+            kind, _, rest = key.partition("/")
+            if kind == "w":
+                self.set_weights(rest, value)
+            elif kind == "tau":
+                pop, tau = rest.split(".")
+                self.set_time_constants(pop, **{tau: value})
+            elif kind == "adam":
+                name, m = rest.rsplit("/", 1)
+                var = self.adam[name].vars[m]
+                var.view[...] = np.asarray(value).reshape(var.view.shape)
+                var.push_to_device()
+        self._adam_steps = int(state["adam_steps"])
+        self._trials = int(state["trials"])
+
     def get_time_constants(self, pop_name: str) -> Dict[str, np.ndarray]:
         """Per-neuron tau_m, tau_syn (ms) of a population with per-neuron time constants."""
         pop = self.pops[pop_name]
@@ -685,10 +745,11 @@ class EventPropNetwork:
                 pop.vars[name].view[...] = value.reshape(pop.vars[name].view.shape)
                 pop.vars[name].push_to_device()
 
-    def train_step(self, batch, labels, learning_rate: Optional[float] = None) -> BatchResult:
-        """Forward (training mode), backward and one Adam step on every connection;
-        returns the forward result."""
-        res = self.forward(batch, labels, training=True)
+    def train_step(self, batch, labels, learning_rate: Optional[float] = None,
+                   on_step: Optional[Callable[[int], None]] = None) -> BatchResult:
+        """Forward (training mode), backward and one Adam step on every trained
+        quantity; returns the forward result (``on_step`` as in ``forward``)."""
+        res = self.forward(batch, labels, training=True, on_step=on_step)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         self._adam_steps += 1

@@ -1,0 +1,1 @@
+"""Benchmark datasets (Yin-Yang, ...) and their spike encodings for EventProp training."""

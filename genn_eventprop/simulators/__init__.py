@@ -1,0 +1,1 @@
+"""Benchmark simulators driven by a parameter dict ``p`` (one training loop in ``base``)."""

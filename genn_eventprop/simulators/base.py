@@ -1,0 +1,405 @@
+"""The training loop shared by every benchmark.
+
+A benchmark class supplies only ``load_split`` (data -> input spike trains and
+labels) and ``network_spec`` (network and loss from ``p``). ``Simulator``
+does the rest: validation of ``p``, epochs and mini-batches, shuffling,
+learning-rate schedule, validation, checkpoints (weights + optimiser state +
+epoch, written atomically; ``LOAD_LAST``/``LOAD_BEST`` resume exactly),
+recordings, confusion matrices, predictions, progress bars, timing and the
+output files under ``OUT_DIR``:
+
+- ``NAME.json``: the resolved ``p``;
+- ``NAME_results.txt``: one line per epoch;
+- ``NAME_summary.json``: the ``RunResult`` as JSON;
+- ``NAME_checkpoint_last.npz``/``NAME_checkpoint_best.npz``;
+- ``NAME_recordings.npz`` (spikes, neuron and synapse variables, weights);
+- ``NAME_predictions.npz`` (with ``REC_PREDICTIONS``);
+- ``NAME_training.png`` (with ``TRAINING_PLOT``), ``NAME_test_predictions.png``
+  (with ``FANCY_PLOTS``, benchmarks that have a 2-d input plane).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..network import EventPropNetwork, NetworkSpec
+from ..params import validate
+from .recording import Recorder
+from .schedule import LearningRate
+
+Samples = Sequence[Tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class EpochStats:
+    """One training epoch: losses and accuracies (fractions), learning rate, seconds."""
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    validation_loss: Optional[float]
+    validation_accuracy: Optional[float]
+    learning_rate: float
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    """What ``train``/``test``/``train_test``/``cross_validate`` return.
+
+    ``epochs``: per-epoch statistics; ``test_loss``/``test_accuracy``: of the
+    final test (if run); ``confusion``: {phase: matrix [true, predicted]} of the
+    last evaluation of each phase (with COLLECT_CONFUSION); ``folds``: results of
+    each fold (cross_validate); ``timing``: seconds per phase; ``tape_overflow``:
+    spikes without backward pass (raise N_MAX_SPIKE if non-zero); ``files``:
+    the files written.
+    """
+    name: str
+    epochs: List[EpochStats] = field(default_factory=list)
+    test_loss: Optional[float] = None
+    test_accuracy: Optional[float] = None
+    best_epoch: Optional[int] = None
+    best_validation_accuracy: Optional[float] = None
+    confusion: Dict[str, List[List[int]]] = field(default_factory=dict)
+    folds: List["RunResult"] = field(default_factory=list)
+    timing: Dict[str, float] = field(default_factory=dict)
+    tape_overflow: int = 0
+    files: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def atomic_write(path: str, write) -> None:
+    """Write via a temporary file in the same directory and rename (no torn files)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=os.path.basename(path))
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class Simulator:
+    """Base class of the benchmark simulators (see module docstring)."""
+
+    benchmark = ""
+    n_classes = 0
+
+    def __init__(self, p: Optional[Dict[str, Any]] = None):
+        self.p = validate(p or {}, self.benchmark)
+        self.net: Optional[EventPropNetwork] = None
+        self._net_key = None
+
+    # ----------------------------------------------------------- benchmark hooks
+    def load_split(self, split: str, p: Dict[str, Any]) -> Tuple[Samples, np.ndarray]:
+        """(samples, labels) of ``split`` in {"train", "validate", "test"}."""
+        raise NotImplementedError(f"{type(self).__name__} must implement load_split")
+
+    def network_spec(self, p: Dict[str, Any]) -> NetworkSpec:
+        raise NotImplementedError(f"{type(self).__name__} must implement network_spec")
+
+    def input_plane(self, split: str, p: Dict[str, Any]) -> Optional[np.ndarray]:
+        """2-d coordinates of the samples for prediction plots (None: no plot)."""
+        return None
+
+    # -------------------------------------------------------------- public API
+    def train(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
+        """Train for N_EPOCH epochs (validating each epoch if N_VALIDATE > 0)."""
+        p = self._resolve(p)
+        result = RunResult(p["NAME"])
+        self._train(p, result, *self._data(p, "train"), self._data(p, "validate"))
+        return self._finish(p, result)
+
+    def test(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
+        """Evaluate the current network (or the checkpoint chosen by LOAD_LAST/LOAD_BEST)."""
+        p = self._resolve(p)
+        result = RunResult(p["NAME"])
+        net = self._network(p, result)
+        if p["LOAD_LAST"] or p["LOAD_BEST"]:
+            self._load_checkpoint(p, net)
+        self._test(p, net, result)
+        return self._finish(p, result)
+
+    def train_test(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
+        """``train`` followed by ``test`` on the test split."""
+        p = self._resolve(p)
+        result = RunResult(p["NAME"])
+        self._train(p, result, *self._data(p, "train"), self._data(p, "validate"))
+        self._test(p, self.net, result)
+        return self._finish(p, result)
+
+    def cross_validate(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
+        """N_FOLD-fold cross-validation over the training set: each fold trains a
+        fresh network on the other folds and validates on its own."""
+        p = self._resolve(p)
+        samples, labels = self._data(p, "train")
+        folds = np.array_split(np.arange(len(labels)), p["N_FOLD"])
+        result = RunResult(p["NAME"])
+        for k, held_out in enumerate(folds):
+            fold_p = dict(p, NAME=f"{p['NAME']}_fold{k}", LOAD_LAST=False, LOAD_BEST=False)
+            fold = RunResult(fold_p["NAME"])
+            train_idx = np.setdiff1d(np.arange(len(labels)), held_out)
+            self.net = None
+            self._train(fold_p, fold, [samples[i] for i in train_idx], labels[train_idx],
+                        ([samples[i] for i in held_out], labels[held_out]))
+            result.folds.append(self._finish(fold_p, fold))
+        accs = [f.epochs[-1].validation_accuracy for f in result.folds if f.epochs]
+        result.best_validation_accuracy = float(np.mean(accs)) if accs else None
+        return self._finish(p, result)
+
+    # --------------------------------------------------------------- internals
+    def _resolve(self, p):
+        return self.p if p is None else validate(p, self.benchmark)
+
+    def _data(self, p, split):
+        if split == "validate" and p.get("N_VALIDATE", 0) == 0:
+            return None
+        samples, labels = self.load_split(split, p)
+        return samples, np.asarray(labels, dtype=np.int64)
+
+    def _network(self, p, result) -> EventPropNetwork:
+        spec = self.network_spec(p)
+        key = repr(spec)
+        if self.net is None or key != self._net_key:
+            t0 = time.perf_counter()
+            self.net = EventPropNetwork(spec)
+            self._net_key = key
+            result.timing["build"] = result.timing.get("build", 0.0) + time.perf_counter() - t0
+        return self.net
+
+    def _batches(self, n, p, rng=None):
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+        return [order[i:i + p["N_BATCH"]] for i in range(0, n, p["N_BATCH"])]
+
+    def _train(self, p, result, samples, labels, validation):
+        net = self._network(p, result)
+        out = Outputs(p)
+        out.write_params(p)
+        rng = np.random.default_rng([p["SEED"], 7])
+        schedule = LearningRate(p["ETA"], p["ETA_DECAY"], p["LR_EASE_IN_FACTOR"], p["ETA_FAC"],
+                                p["MIN_EPOCH_ETA_FIXED"], p["EMA_ALPHA1"], p["EMA_ALPHA2"])
+        start, best = 0, (None, -1.0)
+        if p["LOAD_LAST"] or p["LOAD_BEST"]:
+            start, best, schedule, rng = self._load_checkpoint(p, net, schedule, rng)
+        recorder = Recorder(p, net)
+        for epoch in range(start, p["N_EPOCH"]):
+            t0 = time.perf_counter()
+            schedule.start_epoch()
+            batches = self._batches(len(labels), p, rng if p["SHUFFLE"] else None)
+            loss_sum = correct = 0.0
+            bar = _progress(p, len(batches), f"epoch {epoch}")
+            for trial, idx in enumerate(batches):
+                batch = [samples[i] for i in idx]
+                hook = recorder.before(epoch, trial)
+                res = net.train_step(batch, labels[idx], schedule.current, on_step=hook)
+                recorder.after(epoch, trial, res)
+                schedule.after_batch()
+                loss_sum += res.loss * len(idx)
+                correct += res.correct
+                result.tape_overflow += sum(res.tape_overflow.values())
+                _tick(bar, loss_sum / ((trial * p["N_BATCH"]) + len(idx)),
+                      correct / ((trial * p["N_BATCH"]) + len(idx)))
+            _close(bar)
+            result.timing["train"] = result.timing.get("train", 0.0) + time.perf_counter() - t0
+            val_loss = val_acc = None
+            if validation is not None:
+                t1 = time.perf_counter()
+                val_loss, val_acc, _ = self._evaluate(p, net, *validation, "validation", result)
+                result.timing["validate"] = (result.timing.get("validate", 0.0)
+                                             + time.perf_counter() - t1)
+            train_acc = correct / len(labels)
+            stats = EpochStats(epoch, loss_sum / len(labels), train_acc, val_loss, val_acc,
+                               schedule.lr, time.perf_counter() - t0)
+            result.epochs.append(stats)
+            schedule.end_epoch(epoch, val_acc if (val_acc is not None and
+                                                  p["EMA_WHICH"] == "validation") else train_acc)
+            if val_acc is not None and val_acc > best[1]:
+                best = (epoch, val_acc)
+            out.epoch_line(stats)
+            if p["CHECKPOINT"] and p["WRITE_TO_DISK"]:
+                state = self._checkpoint_state(net, epoch, best, schedule, rng)
+                out.checkpoint("last", state)
+                if best[0] == epoch:
+                    out.checkpoint("best", state)
+        result.best_epoch, result.best_validation_accuracy = (
+            best if best[0] is not None else (None, None))
+        recorder.save(out)
+
+    def _test(self, p, net, result):
+        t0 = time.perf_counter()
+        samples, labels = self._data(p, "test")
+        result.test_loss, result.test_accuracy, preds = self._evaluate(
+            p, net, samples, labels, "test", result)
+        result.timing["test"] = result.timing.get("test", 0.0) + time.perf_counter() - t0
+        plane = self.input_plane("test", p) if p["FANCY_PLOTS"] else None
+        if plane is not None and p["WRITE_TO_DISK"]:
+            Outputs(p).prediction_plot(plane, preds, labels)
+
+    def _evaluate(self, p, net, samples, labels, phase, result):
+        loss_sum = correct = 0.0
+        preds = np.zeros(len(labels), dtype=np.int64)
+        for idx in self._batches(len(labels), p):
+            res = net.forward([samples[i] for i in idx], labels[idx])
+            loss_sum += res.loss * len(idx)
+            correct += res.correct
+            preds[idx] = res.predictions
+        if p["COLLECT_CONFUSION"]:
+            conf = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
+            np.add.at(conf, (labels, preds), 1)
+            result.confusion[phase] = conf.tolist()
+        if p["REC_PREDICTIONS"] and p["WRITE_TO_DISK"]:
+            Outputs(p).predictions(phase, preds, labels)
+        return loss_sum / len(labels), correct / len(labels), preds
+
+    # ------------------------------------------------------------- checkpoints
+    def _checkpoint_state(self, net, epoch, best, schedule, rng) -> Dict[str, np.ndarray]:
+        state = dict(net.state_dict())
+        state["epoch"] = np.array(epoch)
+        state["best_epoch"] = np.array(-1 if best[0] is None else best[0])
+        state["best_accuracy"] = np.array(best[1])
+        state["schedule"] = np.array(json.dumps(schedule.state()))
+        state["shuffle_rng"] = np.array(json.dumps(rng.bit_generator.state))
+        return state
+
+    def _load_checkpoint(self, p, net, schedule=None, rng=None):
+        which = "best" if p["LOAD_BEST"] else "last"
+        path = Outputs(p).checkpoint_path(which)
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"{'LOAD_BEST' if which == 'best' else 'LOAD_LAST'} is set but there is no "
+                f"checkpoint {path}; train first (CHECKPOINT=True) or unset it")
+        with np.load(path) as data:
+            state = {k: data[k] for k in data.files}
+        net.load_state_dict(state)
+        if schedule is not None:
+            schedule = LearningRate(**json.loads(str(state["schedule"])))
+        if rng is not None:
+            rng.bit_generator.state = json.loads(str(state["shuffle_rng"]))
+        best_epoch = int(state["best_epoch"])
+        best = (None if best_epoch < 0 else best_epoch, float(state["best_accuracy"]))
+        return int(state["epoch"]) + 1, best, schedule, rng
+
+    def _finish(self, p, result):
+        if p["WRITE_TO_DISK"]:
+            out = Outputs(p)
+            if p["TRAINING_PLOT"] and result.epochs:
+                out.training_plot(result)
+            out.summary(result)
+            result.files = out.files()
+        return result
+
+
+class Outputs:
+    """The files of one run under OUT_DIR, all named after NAME."""
+
+    def __init__(self, p):
+        self.p = p
+        self.dir = p["OUT_DIR"]
+        os.makedirs(self.dir, exist_ok=True) if p["WRITE_TO_DISK"] else None
+
+    def path(self, suffix: str) -> str:
+        return os.path.join(self.dir, f"{self.p['NAME']}{suffix}")
+
+    def files(self) -> List[str]:
+        prefix = self.p["NAME"]
+        return sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir)
+                      if f.startswith(prefix) and not f.startswith(".tmp_"))
+
+    def write_params(self, p):
+        if p["WRITE_TO_DISK"]:
+            atomic_write(self.path(".json"),
+                         lambda tmp: open(tmp, "w").write(json.dumps(p, indent=1, default=str)))
+            header = ("# epoch train_loss train_accuracy validation_loss validation_accuracy "
+                      "learning_rate seconds\n")
+            if not (p["LOAD_LAST"] or p["LOAD_BEST"]) or not os.path.exists(
+                    self.path("_results.txt")):
+                with open(self.path("_results.txt"), "w") as f:
+                    f.write(header)
+
+    def epoch_line(self, s: EpochStats):
+        if not self.p["WRITE_TO_DISK"]:
+            return
+        fmt = (lambda v: "nan" if v is None else f"{v:.6g}")
+        with open(self.path("_results.txt"), "a") as f:
+            f.write(f"{s.epoch} {fmt(s.train_loss)} {fmt(s.train_accuracy)} "
+                    f"{fmt(s.validation_loss)} {fmt(s.validation_accuracy)} "
+                    f"{fmt(s.learning_rate)} {s.seconds:.3f}\n")
+
+    def checkpoint_path(self, which: str) -> str:
+        return self.path(f"_checkpoint_{which}.npz")
+
+    def checkpoint(self, which: str, state):
+        atomic_write(self.checkpoint_path(which), lambda tmp: _save_npz(tmp, state))
+
+    def summary(self, result: RunResult):
+        atomic_write(self.path("_summary.json"), lambda tmp: open(tmp, "w").write(
+            json.dumps(result.to_dict(), indent=1)))
+
+    def predictions(self, phase, preds, labels):
+        atomic_write(self.path(f"_predictions_{phase}.npz"),
+                     lambda tmp: _save_npz(tmp, {"predictions": preds, "labels": labels}))
+
+    def recordings(self, arrays: Dict[str, np.ndarray]):
+        atomic_write(self.path("_recordings.npz"), lambda tmp: _save_npz(tmp, arrays))
+
+    def training_plot(self, result: RunResult):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        ep = [e.epoch for e in result.epochs]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+        axes[0].plot(ep, [e.train_loss for e in result.epochs], label="train")
+        axes[1].plot(ep, [e.train_accuracy for e in result.epochs], label="train")
+        if result.epochs[0].validation_accuracy is not None:
+            axes[0].plot(ep, [e.validation_loss for e in result.epochs], label="validation")
+            axes[1].plot(ep, [e.validation_accuracy for e in result.epochs], label="validation")
+        axes[0].set(xlabel="epoch", ylabel="loss")
+        axes[1].set(xlabel="epoch", ylabel="accuracy")
+        axes[1].legend()
+        fig.tight_layout()
+        fig.savefig(self.path("_training.png"), dpi=100)
+        plt.close(fig)
+
+    def prediction_plot(self, plane, preds, labels):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        ax.scatter(plane[:, 0], plane[:, 1], c=preds, s=4, cmap="viridis")
+        wrong = preds != labels
+        ax.scatter(plane[wrong, 0], plane[wrong, 1], s=12, marker="x", c="red")
+        ax.set(title=f"test predictions ({wrong.sum()} errors)", xlabel="x", ylabel="y")
+        fig.savefig(self.path("_test_predictions.png"), dpi=100)
+        plt.close(fig)
+
+
+def _save_npz(path, arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _progress(p, total, desc):
+    if not p["PROGRESS"]:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def _tick(bar, loss, acc):
+    if bar is not None:
+        bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.3f}", refresh=False)
+        bar.update(1)
+
+
+def _close(bar):
+    if bar is not None:
+        bar.close()
