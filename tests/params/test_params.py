@@ -1,0 +1,71 @@
+"""Parameter dicts: defaults are fresh copies, validation names keys and fixes."""
+from __future__ import annotations
+
+import pytest
+
+from genn_eventprop.params import BENCHMARKS, ParamError, defaults, describe, validate
+
+
+def test_defaults_are_fresh_copies():
+    a, b = defaults("yinyang"), defaults("yinyang")
+    a["REC_SPIKES"].append("hidden")
+    a["NUM_HIDDEN"] = 1
+    assert b["REC_SPIKES"] == [] and b["NUM_HIDDEN"] == 200
+
+
+def test_validate_returns_a_private_complete_copy():
+    user = {"NUM_HIDDEN": 50, "REC_SPIKES": ["hidden"]}
+    p = validate(user, "yinyang")
+    p["REC_SPIKES"].append("output")
+    assert user["REC_SPIKES"] == ["hidden"]
+    assert set(p) == set(defaults("yinyang")) and p["NUM_HIDDEN"] == 50
+
+
+def test_every_key_is_documented_once():
+    for bench in BENCHMARKS:
+        rows = describe(bench)
+        keys = [k for k, _, _ in rows]
+        assert len(keys) == len(set(keys))
+        assert all(isinstance(doc, str) and len(doc.strip()) > 10 for _, _, doc in rows)
+
+
+def test_original_yinyang_keys_are_all_accepted():
+    """Every key of the original simulator_yinyang.py p dict."""
+    original = ["OUT_DIR", "TRAIN", "DT_MS", "BUILD", "TIMING", "TRAIN_DATA_SEED",
+                "TEST_DATA_SEED", "TRIAL_MS", "N_MAX_SPIKE", "N_BATCH", "N_TRAIN", "N_EPOCH",
+                "N_TEST", "W_REPORT_INTERVAL", "W_EPOCH_INTERVAL", "NUM_HIDDEN", "TAU_SYN",
+                "TAU_MEM", "V_THRESH", "V_RESET", "TAU_0", "TAU_1", "ALPHA",
+                "INPUT_HIDDEN_MEAN", "INPUT_HIDDEN_STD", "HIDDEN_OUTPUT_MEAN",
+                "HIDDEN_OUTPUT_STD", "ETA", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS",
+                "ETA_DECAY", "SPK_REC_STEPS", "REC_SPIKES", "REC_NEURONS", "REC_SYNAPSES",
+                "WRITE_TO_DISK", "TRAINING_PLOT", "TRAINING_PLOT_INTERVAL", "FANCY_PLOTS",
+                "LOAD_LAST"]
+    assert set(original) <= set(defaults("yinyang"))
+
+
+@pytest.mark.parametrize("p,match", [
+    ({"N_BACH": 3}, "Did you mean 'N_BATCH'"),
+    ({"zzz": 3}, "unknown parameter 'zzz'"),
+    ({"N_BATCH": True}, "'N_BATCH' must be int, got bool"),
+    ({"N_BATCH": 0}, "'N_BATCH' must be >= 1"),
+    ({"DT_MS": "0.1"}, "'DT_MS' must be float, got str"),
+    ({"SHUFFLE": 1}, "'SHUFFLE' must be bool"),
+    ({"HIDDEN_NEURON_TYPE": "IF"}, "'HIDDEN_NEURON_TYPE' must be one of"),
+    ({"W_OUTPUT_EPOCH_TRIAL": [[1, 2, 3]]}, "W_OUTPUT_EPOCH_TRIAL\\[0\\]"),
+    ({"REC_SYNAPSES": [("in_to_hidden", "g")]}, "'in_to_hidden' is not one of"),
+])
+def test_errors_name_the_key(p, match):
+    with pytest.raises(ParamError, match=match):
+        validate(p, "yinyang")
+
+
+def test_ints_are_accepted_for_floats_and_none_where_allowed():
+    p = validate({"ETA": 1, "NUM_THREADS": None, "SPK_REC_STEPS": 300}, "yinyang")
+    assert p["ETA"] == 1.0 and isinstance(p["ETA"], float) and p["NUM_THREADS"] is None
+
+
+def test_unknown_benchmark():
+    with pytest.raises(ParamError, match="valid: yinyang"):
+        defaults("mnist_")
+    with pytest.raises(ParamError, match="must be a dict"):
+        validate([("N_BATCH", 3)], "yinyang")
