@@ -76,9 +76,9 @@ YINYANG = {
                         low=0.0),
     # learning
     "ETA": num(5e-3, "learning rate (Adam)", low=0.0),
-    "ADAM_BETA1": num(0.9, "Adam beta1", low=0.0, high=1.0),
-    "ADAM_BETA2": num(0.999, "Adam beta2", low=0.0, high=1.0),
-    "ADAM_EPS": num(1e-8, "Adam epsilon", low=0.0),
+    "ADAM_BETA1": num(0.9, "Adam decay of the first moment", low=0.0, high=1.0),
+    "ADAM_BETA2": num(0.999, "Adam decay of the second moment", low=0.0, high=1.0),
+    "ADAM_EPS": num(1e-8, "Adam epsilon (outside the square root)", low=0.0),
     "ETA_DECAY": num(0.95, "learning rate factor applied at the start of every epoch",
                      low=0.0, high=1.0),
     "ETA_FAC": num(0.5, "learning rate factor when the fast accuracy EMA falls below the "
