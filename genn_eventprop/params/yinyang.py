@@ -49,7 +49,9 @@ YINYANG = {
     "N_HID_LAYER": num(1, "number of hidden layers", low=1, integer=True),
     "RECURRENT": flag(False, "recurrent connections within each hidden layer"),
     "HIDDEN_NEURON_TYPE": text("LIF", "hidden neuron model", HIDDEN_TYPES),
-    "LOSS_TYPE": text("first_spike", "loss (spiking outputs)", FIRST_SPIKE_LOSSES),
+    "LOSS_TYPE": text("first_spike_exp", "loss (spiking outputs); first_spike_exp trains "
+                                         "more stably than first_spike here",
+                      FIRST_SPIKE_LOSSES),
     "TAU_SYN": num(5.0, "synaptic time constant (ms)", low=1e-3),
     "TAU_MEM": num(20.0, "membrane time constant (ms)", low=1e-3),
     "V_THRESH": num(1.0, "spiking threshold", low=1e-9),
@@ -102,6 +104,8 @@ YINYANG = {
                              "every epoch, atomically"),
     "LOAD_LAST": flag(False, "resume from the last checkpoint in OUT_DIR"),
     "LOAD_BEST": flag(False, "resume from the checkpoint with the best validation accuracy"),
+    "TEST_BEST": flag(True, "train_test: test the network of the epoch with the best "
+                            "validation accuracy (False: of the last epoch)"),
     # recording and outputs
     "WRITE_TO_DISK": flag(True, "write results, recordings and checkpoints under OUT_DIR"),
     "SPK_REC_STEPS": num(None, "kept for compatibility: spikes are recorded for whole trials",

@@ -98,6 +98,7 @@ class Simulator:
         self.p = validate(p or {}, self.benchmark)
         self.net: Optional[EventPropNetwork] = None
         self._net_key = None
+        self._best_state = None
 
     # ----------------------------------------------------------- benchmark hooks
     def load_split(self, split: str, p: Dict[str, Any]) -> Tuple[Samples, np.ndarray]:
@@ -130,10 +131,13 @@ class Simulator:
         return self._finish(p, result)
 
     def train_test(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
-        """``train`` followed by ``test`` on the test split."""
+        """``train`` followed by ``test`` on the test split, with the network of the
+        best validation epoch when TEST_BEST (and a validation split) is set."""
         p = self._resolve(p)
         result = RunResult(p["NAME"])
         self._train(p, result, *self._data(p, "train"), self._data(p, "validate"))
+        if p["TEST_BEST"] and result.best_epoch is not None and self._best_state is not None:
+            self.net.load_state_dict(self._best_state)
         self._test(p, self.net, result)
         return self._finish(p, result)
 
@@ -188,8 +192,13 @@ class Simulator:
         schedule = LearningRate(p["ETA"], p["ETA_DECAY"], p["LR_EASE_IN_FACTOR"], p["ETA_FAC"],
                                 p["MIN_EPOCH_ETA_FIXED"], p["EMA_ALPHA1"], p["EMA_ALPHA2"])
         start, best = 0, (None, -1.0)
+        self._best_state = None
         if p["LOAD_LAST"] or p["LOAD_BEST"]:
             start, best, schedule, rng = self._load_checkpoint(p, net, schedule, rng)
+            best_file = out.checkpoint_path("best")
+            if best[0] is not None and os.path.exists(best_file):
+                with np.load(best_file) as data:
+                    self._best_state = {k: data[k] for k in data.files}
         recorder = Recorder(p, net)
         for epoch in range(start, p["N_EPOCH"]):
             t0 = time.perf_counter()
@@ -224,6 +233,7 @@ class Simulator:
                                                   p["EMA_WHICH"] == "validation") else train_acc)
             if val_acc is not None and val_acc > best[1]:
                 best = (epoch, val_acc)
+                self._best_state = net.state_dict()
             out.epoch_line(stats)
             if p["CHECKPOINT"] and p["WRITE_TO_DISK"]:
                 state = self._checkpoint_state(net, epoch, best, schedule, rng)

@@ -142,3 +142,13 @@ def test_cli_params_file_list_and_errors(tmp_path, capsys):
     assert cli.main(["yinyang", "--set", "NUM_HIDEN=3"]) == 2
     assert "Did you mean 'NUM_HIDDEN'" in capsys.readouterr().err
     assert cli.main(["yinyang", "--params", str(tmp_path / "none.json")]) == 2
+
+
+def test_train_test_uses_the_best_validation_epoch(tmp_path):
+    p = small(tmp_path, N_EPOCH=3)
+    res = YinYangModel(p).train_test(p)
+    q = dict(p, LOAD_BEST=True)
+    again = YinYangModel(q).test(q)
+    assert res.best_epoch is not None
+    assert again.test_accuracy == pytest.approx(res.test_accuracy)
+    assert again.test_loss == pytest.approx(res.test_loss, rel=1e-6)
