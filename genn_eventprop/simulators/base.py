@@ -314,7 +314,8 @@ class Outputs:
     def __init__(self, p):
         self.p = p
         self.dir = p["OUT_DIR"]
-        os.makedirs(self.dir, exist_ok=True) if p["WRITE_TO_DISK"] else None
+        if p["WRITE_TO_DISK"]:
+            os.makedirs(self.dir, exist_ok=True)
 
     def path(self, suffix: str) -> str:
         return os.path.join(self.dir, f"{self.p['NAME']}{suffix}")
@@ -326,8 +327,7 @@ class Outputs:
 
     def write_params(self, p):
         if p["WRITE_TO_DISK"]:
-            atomic_write(self.path(".json"),
-                         lambda tmp: open(tmp, "w").write(json.dumps(p, indent=1, default=str)))
+            atomic_write(self.path(".json"), lambda tmp: _write_json(tmp, p))
             header = ("# epoch train_loss train_accuracy validation_loss validation_accuracy "
                       "learning_rate seconds\n")
             if not (p["LOAD_LAST"] or p["LOAD_BEST"]) or not os.path.exists(
@@ -351,8 +351,7 @@ class Outputs:
         atomic_write(self.checkpoint_path(which), lambda tmp: _save_npz(tmp, state))
 
     def summary(self, result: RunResult):
-        atomic_write(self.path("_summary.json"), lambda tmp: open(tmp, "w").write(
-            json.dumps(result.to_dict(), indent=1)))
+        atomic_write(self.path("_summary.json"), lambda tmp: _write_json(tmp, result.to_dict()))
 
     def predictions(self, phase, preds, labels):
         atomic_write(self.path(f"_predictions_{phase}.npz"),
@@ -390,6 +389,11 @@ class Outputs:
         ax.set(title=f"test predictions ({wrong.sum()} errors)", xlabel="x", ylabel="y")
         fig.savefig(self.path("_test_predictions.png"), dpi=100)
         plt.close(fig)
+
+
+def _write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1, default=str)
 
 
 def _save_npz(path, arrays):
