@@ -235,6 +235,7 @@ class Simulator:
                 best = (epoch, val_acc)
                 self._best_state = net.state_dict()
             out.epoch_line(stats)
+            _report(p, stats)
             if p["CHECKPOINT"] and p["WRITE_TO_DISK"]:
                 state = self._checkpoint_state(net, epoch, best, schedule, rng)
                 out.checkpoint("last", state)
@@ -412,6 +413,17 @@ def _tick(bar, loss, acc):
     if bar is not None:
         bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.3f}", refresh=False)
         bar.update(1)
+
+
+def _report(p, s: EpochStats):
+    """One line per epoch under the progress bars."""
+    if not p["PROGRESS"]:
+        return
+    from tqdm import tqdm
+    val = ("" if s.validation_accuracy is None else
+           f", validation loss {s.validation_loss:.4f} accuracy {s.validation_accuracy:.4f}")
+    tqdm.write(f"epoch {s.epoch}: train loss {s.train_loss:.4f} accuracy "
+               f"{s.train_accuracy:.4f}{val} ({s.seconds:.1f} s)")
 
 
 def _close(bar):
