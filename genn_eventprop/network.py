@@ -622,10 +622,7 @@ class EventPropNetwork:
             s, trial_t = self.spec, self.spec.n_steps * self.spec.dt
             t_y = first[rows, labels]
             spiked = t_y >= 0
-            if self.loss.name == "first_spike":
-                g = 1.0 / (1.01 * trial_t - t_y)
-            else:
-                g = np.exp(t_y / s.tau_1)
+            g = self.loss.g(np.where(spiked, t_y, 0.0), trial_t, s.tau_1)
             loss = loss + np.where(spiked, s.alpha * g, 0.0)
         return loss
 

@@ -62,7 +62,6 @@ class GeNNModel:
         self.current_sources: Dict[str, CurrentSource] = {}
         self.custom_updates: Dict[str, CustomUpdate] = {}
         self._built = None
-        self._lib = None
         self._arrays: Dict[str, np.ndarray] = {}
         self._num_recording_timesteps = 0
         self.build_was_cached: Optional[bool] = None

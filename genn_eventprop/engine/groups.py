@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from . import builtins
-from .access import (CustomUpdateVarAccess, VarAccess, VarAccessDim, VarAccessMode,
+from .access import (VarAccess, VarAccessDim, VarAccessMode,
                      access_mode, custom_update_var_dims, model_var_dims)
 from .ctypes_map import numpy_dtype
 from .errors import ModelDefinitionError, StateError

@@ -7,7 +7,7 @@ strings; nothing here generates code. ``create_*`` build definitions and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from .access import CustomUpdateVarAccess, VarAccess, VarAccessMode
 from .errors import SnippetError

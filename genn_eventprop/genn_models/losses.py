@@ -8,7 +8,9 @@ registry ``LOSSES`` is the only place that knows the names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -21,14 +23,17 @@ class Loss:
     None for the max score; ``per_step`` losses drive the adjoint with the
     softmax of the voltages at every sample (their score, the mean voltage,
     only gives the prediction). ``egps``: arrays the output model needs.
-    LIF losses: ``g_prime`` is a C expression of ``tf`` giving the derivative of
-    the ALPHA term; ``phantom`` is applied when the correct output is silent.
+    LIF losses: ``g`` is the ALPHA term's time function g(t, trial_t, tau_1)
+    (numpy, for the loss value) and ``g_prime`` its derivative as a C
+    expression of ``tf`` (for the adjoint, and the phantom drive applied when
+    the correct output is silent).
     """
     name: str
     kind: str
     weight: Optional[str] = None
     g_prime: Optional[str] = None
     doc: str = ""
+    g: Optional[Callable] = None
     per_step: bool = False
     egps: Tuple[Tuple[str, str], ...] = ()
 
@@ -55,20 +60,15 @@ LOSSES: Dict[str, Loss] = {
                          egps=(("tape_Vout", "scalar*"),)),
     "first_spike": Loss("first_spike", "LIF",
                         g_prime="(1.0 / ((1.01 * trial_t - tf) * (1.01 * trial_t - tf)))",
-                        doc="softmax of -t_first/TAU_0 plus ALPHA/(1.01 trial_t - t_first)"),
+                        doc="softmax of -t_first/TAU_0 plus ALPHA/(1.01 trial_t - t_first)",
+                        g=lambda t, trial_t, tau_1: 1.0 / (1.01 * trial_t - t)),
     "first_spike_exp": Loss("first_spike_exp", "LIF", g_prime="(exp(tf / tau_1) / tau_1)",
-                            doc="softmax of -t_first/TAU_0 plus ALPHA exp(t_first/TAU_1)"),
+                            doc="softmax of -t_first/TAU_0 plus ALPHA exp(t_first/TAU_1)",
+                            g=lambda t, trial_t, tau_1: np.exp(t / tau_1)),
 }
-
-#: Losses of the original that are not available yet, with the reason.
-NOT_YET: Dict[str, str] = {}
-
 
 def get_loss(name: str) -> Loss:
     """The registered loss ``name``; an unknown name lists the valid ones."""
     if name in LOSSES:
         return LOSSES[name]
-    if name in NOT_YET:
-        raise NotImplementedError(f"loss '{name}' is not implemented yet ({NOT_YET[name]}); "
-                                  f"available: {', '.join(LOSSES)}")
     raise ValueError(f"unknown loss '{name}'; valid losses: {', '.join(LOSSES)}")

@@ -62,8 +62,12 @@ if (step == n_steps) {{
         threshold_condition_code="spk != 0")
 
 
-def _two_pass(forward: str, backward: str, prefix: str = "") -> str:
-    return (prefix + sn.tape_base() + sn.step_index() + "spk = 0;\n"
+def _two_pass(forward: str, backward: str, prefix: str = "", spiking: bool = True) -> str:
+    """sim_code choosing the forward or the backward pass (``backward`` param);
+    spiking models also get their tape position and clear ``spk``."""
+    tape = sn.tape_base() if spiking else ""
+    clear = "spk = 0;\n" if spiking else ""
+    return (prefix + tape + sn.step_index() + clear +
             f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")
 
 
@@ -224,4 +228,4 @@ else {{
         + (TAU_GRAD_VARS if train_tau else []),
         extra_global_params=list(loss.egps) + (TAU_GRAD_EGPS if train_tau else []),
         additional_input_vars=[("Vsyn", "scalar", 0.0)] + (TAU_GRAD_INPUTS if train_tau else []),
-        sim_code=sn.step_constants(heterogeneous) + sn.step_index() + f"if (backward == 0) {{\n{forward}\n}}\nelse {{\n{backward}\n}}\n")
+        sim_code=_two_pass(forward, backward, sn.step_constants(heterogeneous), spiking=False))

@@ -4,7 +4,7 @@ the docs (``N_*`` count samples; data seeds and split sizes follow the
 published Yin-Yang splits)."""
 from __future__ import annotations
 
-from .spec import ParamSpec, epoch_trials, flag, names, num, pairs, text
+from .spec import epoch_trials, flag, names, num, pairs, text
 
 POPULATIONS = ("input", "hidden", "output")
 SYNAPSES = ("in_to_hid", "hid_to_hid", "hid_to_out")

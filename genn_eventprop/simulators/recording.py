@@ -29,14 +29,16 @@ class Recorder:
         self.arrays: Dict[str, np.ndarray] = {}
         self.syn = synapse_names(p.get("N_HID_LAYER", 1))
         self._neuron_trace = None
-        self._at = lambda key: {tuple(x) for x in p.get(key, [])}
+        self._when = {key: {tuple(x) for x in p.get(key, [])}
+                      for key in ("REC_SPIKES_EPOCH_TRIAL", "REC_NEURONS_EPOCH_TRIAL",
+                                  "REC_SYNAPSES_EPOCH_TRIAL", "W_OUTPUT_EPOCH_TRIAL")}
         for syn, _ in p["REC_SYNAPSES"]:
             if self.syn[syn] not in net.connections:
                 raise ValueError(f"REC_SYNAPSES: '{syn}' does not exist in this network "
                                  f"(valid: {[k for k, v in self.syn.items() if v in net.connections]})")
 
     def _due(self, key, epoch, trial) -> bool:
-        return (epoch, trial) in self._at(key)
+        return (epoch, trial) in self._when[key]
 
     def before(self, epoch: int, trial: int) -> Optional[Callable[[int], None]]:
         """The per-step hook for this trial, if neuron variables are recorded now."""

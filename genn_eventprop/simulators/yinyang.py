@@ -15,7 +15,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Dict
 
-import numpy as np
 
 from ..datasets.yinyang import generate_yinyang, latency_encode
 from ..network import HiddenLayer, NetworkSpec, WeightInit

@@ -672,6 +672,31 @@ def test_sparse_group_pre_post_vars():
     assert sg.pre_vars["npre"].view.shape == (n_pre,)
 
 
+def run_all_to_all(name, matrix, batch, wu, wu_params, post_model, post_vars, W, spikes):
+    """Spike source -> ``post_model`` through all-to-all ``wu`` (DENSE or SPARSE with
+    every synapse present, weights ``W``); runs all steps and returns ``post``."""
+    model = pygenn.GeNNModel("double", name)
+    model.dt = 1.0
+    model.batch_size = batch
+    src = add_spike_source(model, "src", spikes)
+    post = model.add_neuron_population("post", W.shape[1], post_model, {}, post_vars)
+    sg = model.add_synapse_population("syn_pop", matrix, src, post,
+                                      pygenn.init_weight_update(wu, wu_params, {"g": W.ravel()}),
+                                      pygenn.init_postsynaptic("DeltaCurr"))
+    if matrix == "SPARSE":
+        sg.set_sparse_connections(*np.nonzero(np.ones_like(W)))
+    model.build()
+    model.load()
+    for _ in range(spikes.shape[1]):
+        model.step_time()
+    return post
+
+
+def delayed_totals(spikes, W):
+    """Per batch member: sum over steps 0..T-2 of spikes @ W (last step undelivered)."""
+    return np.stack([spikes[b, :-1].sum(0) @ W for b in range(spikes.shape[0])])
+
+
 @pytest.mark.parametrize("matrix", ["DENSE", "SPARSE"])
 @pytest.mark.parametrize("batch", [1, 2])
 def test_user_names_that_generated_code_also_uses(matrix, batch):
@@ -681,30 +706,13 @@ def test_user_names_that_generated_code_also_uses(matrix, batch):
         "NamesWU", params=["syn", "s", "j", "cnt", "b"], vars=[("g", "scalar")],
         pre_spike_syn_code="addToPost(g * (syn + s + j + cnt + b));")
     rng = np.random.default_rng(4)
-    n_pre, n_post, steps = 6, 4, 12
-    spikes = random_spikes(rng, batch, steps, n_pre, 0.4)
-    W = rng.normal(size=(n_pre, n_post))
-    model = pygenn.GeNNModel("double", f"syn_names_{matrix}_{batch}")
-    model.dt = 1.0
-    model.batch_size = batch
-    src = add_spike_source(model, "src", spikes)
-    post = model.add_neuron_population("post", n_post, ACC_NEURON, {}, acc_vars())
-    sg = model.add_synapse_population(
-        "syn_pop", matrix, src, post,
-        pygenn.init_weight_update(wu, {"syn": 1.0, "s": 0.5, "j": 0.25, "cnt": 0.125,
-                                       "b": 0.125}, {"g": W.ravel() if matrix == "DENSE"
-                                                     else W[np.nonzero(W)]}),
-        pygenn.init_postsynaptic("DeltaCurr"))
-    if matrix == "SPARSE":
-        pre, pst = np.nonzero(np.ones_like(W))
-        sg.set_sparse_connections(pre, pst)
-    model.build()
-    model.load()
-    for _ in range(steps):
-        model.step_time()
-    acc = batched(post.vars["acc"].view, batch)
-    expected = np.stack([spikes[b, :-1].sum(0) @ (2.0 * W) for b in range(batch)])
-    np.testing.assert_allclose(acc, expected, rtol=1e-12, atol=1e-12)
+    spikes = random_spikes(rng, batch, 12, 6, 0.4)
+    W = rng.normal(size=(6, 4))
+    post = run_all_to_all(f"syn_names_{matrix}_{batch}", matrix, batch, wu,
+                          {"syn": 1.0, "s": 0.5, "j": 0.25, "cnt": 0.125, "b": 0.125},
+                          ACC_NEURON, acc_vars(), W, spikes)
+    np.testing.assert_allclose(batched(post.vars["acc"].view, batch),
+                               delayed_totals(spikes, 2.0 * W), rtol=1e-12, atol=1e-12)
 
 
 TWO_INPUT_NEURON = pygenn.create_neuron_model(
@@ -720,24 +728,12 @@ def test_add_to_post_input_feeds_a_second_input(matrix):
         "TwoWU", vars=[("g", "scalar")],
         pre_spike_syn_code="addToPost(g);\naddToPostInput(Vsyn, -3.0 * g);")
     rng = np.random.default_rng(9)
-    B, n_pre, n_post, steps = 2, 5, 3, 10
-    spikes = random_spikes(rng, B, steps, n_pre, 0.5)
-    W = rng.normal(size=(n_pre, n_post))
-    model = pygenn.GeNNModel("double", f"syn_post_input_{matrix}")
-    model.dt = 1.0
-    model.batch_size = B
-    src = add_spike_source(model, "src", spikes)
-    post = model.add_neuron_population("post", n_post, TWO_INPUT_NEURON, {}, {"a": 0.0, "b": 0.0})
-    sg = model.add_synapse_population("sg", matrix, src, post,
-                                      pygenn.init_weight_update(wu, {}, {"g": W.ravel()}),
-                                      pygenn.init_postsynaptic("DeltaCurr"))
-    if matrix == "SPARSE":
-        sg.set_sparse_connections(*np.nonzero(np.ones_like(W)))
-    model.build()
-    model.load()
-    for _ in range(steps):
-        model.step_time()
-    expected = np.stack([spikes[b, :-1].sum(0) @ W for b in range(B)])
+    B = 2
+    spikes = random_spikes(rng, B, 10, 5, 0.5)
+    W = rng.normal(size=(5, 3))
+    post = run_all_to_all(f"syn_post_input_{matrix}", matrix, B, wu, {}, TWO_INPUT_NEURON,
+                          {"a": 0.0, "b": 0.0}, W, spikes)
+    expected = delayed_totals(spikes, W)
     np.testing.assert_allclose(batched(post.vars["a"].view, B), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(batched(post.vars["b"].view, B), -3.0 * expected, rtol=1e-12,
                                atol=1e-12)

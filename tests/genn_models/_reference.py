@@ -320,6 +320,15 @@ def _check_weights(spec: Spec, weights: Dict[str, np.ndarray]):
     return out
 
 
+def _network(spec: SpecLike, weights: Dict[str, np.ndarray]):
+    """(spec, checked weights, populations, connections, non-input population names)."""
+    spec = as_spec(spec)
+    weights = _check_weights(spec, weights)
+    pops = populations(spec)
+    neurons = [name for name, p in pops.items() if p.kind != "input"]
+    return spec, weights, pops, connections(spec), neurons
+
+
 def simulate(spec: SpecLike, weights: Dict[str, np.ndarray],
              inputs: Sequence[Sequence[float]], label: Optional[int] = None) -> Record:
     """Forward pass of one sample; with ``label`` also its loss.
@@ -333,12 +342,8 @@ def simulate(spec: SpecLike, weights: Dict[str, np.ndarray],
 
     followed by ``spike_update`` for LIF populations.
     """
-    spec = as_spec(spec)
-    weights = _check_weights(spec, weights)
-    pops = populations(spec)
-    conns = connections(spec)
+    spec, weights, pops, conns, neurons = _network(spec, weights)
     dt, T = spec.dt, spec.T
-    neurons = [name for name, p in pops.items() if p.kind != "input"]
     rec = Record(spec=spec, input_events=input_events(spec, inputs))
     for cname, (pre, post) in conns.items():
         rec.emissions[cname] = (input_emissions(spec, rec.input_events, pops[post])
@@ -581,12 +586,8 @@ def backward(spec: SpecLike, weights: Dict[str, np.ndarray], rec: Record,
     ``spike_drive`` {population: (size,)} is added to lambda_V(t_n) of a
     neuron that spiked in step n (the regularisers' drive; exact adjoint only).
     """
-    spec = as_spec(spec)
-    weights = _check_weights(spec, weights)
-    pops = populations(spec)
-    conns = connections(spec)
+    spec, weights, pops, conns, neurons = _network(spec, weights)
     dt, T = spec.dt, spec.T
-    neurons = [name for name, p in pops.items() if p.kind != "input"]
     grads = {c: np.zeros_like(w) for c, w in weights.items()}
     dLp_out = {}
     if spec.first_spike:
