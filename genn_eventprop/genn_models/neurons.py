@@ -49,8 +49,7 @@ if (next_t < t + dt) {{
 """
     backward = f"""
 if (step == n_steps) {{
-    tape_event = tape_len - 1;
-    {sn.tape_cursor("tape_event", "event_step")}}}
+{sn.event_cursor_init()}}}
 {sn.backward_event()}
 """
     return create_neuron_model(

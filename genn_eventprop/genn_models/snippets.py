@@ -254,8 +254,7 @@ if (step == n_steps) {{
     lambda_V = {drive};
     lambda_I = 0.0;
 {b_init}    tape_next = tape_len - 1;
-    tape_event = tape_len - 1;
-    {tape_cursor("tape_next", "next_step")}    {tape_cursor("tape_event", "event_step")}{init_extra}
+    {tape_cursor("tape_next", "next_step")}{event_cursor_init()}{init_extra}
 }}
 else {{
 {tau_gradient("lamE_V") if train_tau else ""}{adjoint_step("lamE_V", " + jr_V")}{b_step}    if (step >= 1) {{
@@ -275,6 +274,20 @@ def tape_cursor(pointer: str, cached: str) -> str:
     gathering from the (large) tape.
     """
     return (f"{cached} = ({pointer} >= 0) ? tape_step[tape_base + {pointer}] : -10;\n")
+
+
+def event_cursor_init() -> str:
+    """Start the backward-event cursor at the last taped spike that arrives inside the trial.
+
+    A spike of the last step (T - 1) would arrive in step T, after the trial:
+    it has no effect on the loss, so it is not re-emitted. Leaving the cursor
+    on it would stall the replay (it waits for reverse step T + 1, which never
+    comes) and lose the backward events of all earlier spikes of the neuron.
+    """
+    return ("tape_event = tape_len - 1;\n"
+            "while (tape_event >= 0 && tape_step[tape_base + tape_event] > (int)n_steps - 2) {\n"
+            "    tape_event--;\n}\n"
+            + tape_cursor("tape_event", "event_step"))
 
 
 def backward_event() -> str:

@@ -58,7 +58,7 @@ its error: where a spike arrives in a step in which its target spikes
 (``coincident_arrivals``) it lacks phi_k J_k, an error of order J_k K(r)
 that can reach ~10% of a gradient; elsewhere the two agree to O(dt^2).
 
-A spike with ``V_n >= theta`` (``slope <= 0``) has ``phi`` = 0 and no jump.
+A spike with ``V_n >= theta`` has ``phi`` = 0, slope 0 and no jump.
 """
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ import numpy as np
 VOLTAGE_LOSSES = ("sum", "sum_weigh_linear", "sum_weigh_exp",
                   "sum_weigh_sigmoid", "max")
 FIRST_SPIKE_LOSSES = ("first_spike", "first_spike_exp")
-LOSSES = VOLTAGE_LOSSES + FIRST_SPIKE_LOSSES
+PER_STEP_LOSSES = ("avg_xentropy",)
+LOSSES = VOLTAGE_LOSSES + FIRST_SPIKE_LOSSES + PER_STEP_LOSSES
 
 
 @dataclass(frozen=True)
@@ -249,21 +250,31 @@ class Record:
 
 
 def input_events(spec: SpecLike, inputs: Sequence[Sequence[float]]):
-    """Input spike times -> (step m, neuron, phi) with s = (m + phi)*dt."""
+    """Input spike times -> (step m, neuron, phi) with s = (m + phi)*dt.
+
+    An input neuron emits at most one spike per step: a spike whose step is
+    already taken by an earlier spike of the same neuron is emitted in the next
+    free step with phi = 0; one pushed to step T or later is not emitted.
+    """
     spec = as_spec(spec)
     if len(inputs) != spec.n_in:
         raise ValueError(f"expected {spec.n_in} input spike trains, got {len(inputs)}")
-    steps, idx, phis = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    steps, idx, phis = [], [], []
     for j, times in enumerate(inputs):
-        times = np.asarray(times, dtype=np.float64).ravel()
+        times = np.sort(np.asarray(times, dtype=np.float64).ravel())
         if np.any(times < 0.0) or np.any(times >= spec.trial_t):
             raise ValueError("input spike times must lie in [0, T*dt)")
-        x = times / spec.dt
-        m = np.minimum(np.floor(x).astype(np.int64), spec.T - 1)
-        steps.append(m)
-        idx.append(np.full(m.shape, j, dtype=np.int64))
-        phis.append(x - m)
-    return np.concatenate(steps), np.concatenate(idx), np.concatenate(phis)
+        last = -1
+        for s in times:
+            m = max(min(int(np.floor(s / spec.dt)), spec.T - 1), last + 1)
+            if m >= spec.T:
+                break
+            steps.append(m)
+            idx.append(j)
+            phis.append(max(s / spec.dt - m, 0.0))
+            last = m
+    return (np.array(steps, dtype=np.int64), np.array(idx, dtype=np.int64),
+            np.array(phis, dtype=np.float64))
 
 
 def arrival_factors(dt: float, phi, post: Population):
@@ -291,7 +302,7 @@ def input_emissions(spec: Spec, events, post: Population) -> Emissions:
 def spike_update(pop: Population, dt: float, V, V_free):
     """Threshold, interpolated offset and reset of a spiking population.
 
-    Where V_free >= theta:  slope = (V_free - V_n)/dt,
+    Where V_free >= theta:  slope = (V_free - V_n)/dt (0 if V_n >= theta),
     phi = clip((theta - V_n)/(V_free - V_n), 0, 1),
     V_{n+1} = V_free - theta exp(-(1 - phi) dt/tau_m).
     Returns (V_next, spiked, phi, slope), phi and slope 0 where no spike.
@@ -301,7 +312,9 @@ def spike_update(pop: Population, dt: float, V, V_free):
     ok = spiked & (rise > 0.0)
     phi = np.where(ok, (pop.theta - V) / np.where(ok, rise, 1.0), 0.0)
     phi = np.clip(phi, 0.0, 1.0)
-    slope = np.where(spiked, rise / dt, 0.0)
+    # Already above threshold at t_n: phi is clipped to 0 whatever V does, so the
+    # spike time does not move with V and there is no jump (slope 0 marks that).
+    slope = np.where(spiked & (V < pop.theta), rise / dt, 0.0)
     reset = np.where(spiked, pop.theta * np.exp(-(1.0 - phi) * dt / pop.tau_m), 0.0)
     return V_free - reset, spiked, phi, slope
 
@@ -481,6 +494,12 @@ def loss_from_record(spec: SpecLike, rec: Record, label: int):
             tau_m_y = populations(spec)["out"].tau_m
             drive[T, y] -= tau_m_y * spec.alpha * first_spike_penalty_slope(spec, trial_t)
         prediction = int(np.argmin(t))
+    elif spec.loss == "avg_xentropy":
+        z = Vs - Vs.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        loss = -np.mean(np.log(p[:, y]))
+        drive[1:] = (p - onehot[None, :]) / T
+        prediction = int(np.argmax(Vs.mean(axis=0)))
     elif spec.loss == "max":
         steps = np.argmax(Vs, axis=0)
         M = Vs[steps, np.arange(spec.n_out)]
@@ -675,7 +694,7 @@ def batch_loss_and_grad(spec: SpecLike, weights: Dict[str, np.ndarray],
 
 
 __all__ = [
-    "LOSSES", "VOLTAGE_LOSSES", "FIRST_SPIKE_LOSSES", "Spec", "Population",
+    "LOSSES", "VOLTAGE_LOSSES", "FIRST_SPIKE_LOSSES", "PER_STEP_LOSSES", "Spec", "Population",
     "Record", "as_spec", "kernel", "populations", "connections",
     "weight_shapes", "input_events", "simulate", "spike_update",
     "loss_from_record", "softmax", "time_weight", "propagate", "jump_size",

@@ -98,7 +98,7 @@ def loss_functional(spec, label):
 @functools.lru_cache(maxsize=None)
 def gradient_case(config, first_spike):
     """Adjoint and finite-difference gradients of all losses of one output kind."""
-    losses = ref.FIRST_SPIKE_LOSSES if first_spike else ref.VOLTAGE_LOSSES
+    losses = ref.FIRST_SPIKE_LOSSES if first_spike else ref.VOLTAGE_LOSSES + ref.PER_STEP_LOSSES
     specs = [make_spec(config, loss) for loss in losses]
     weights, inputs = problem(CONFIGS[config][1], specs[0])
     rec = ref.simulate(specs[0], weights, inputs, LABEL)
