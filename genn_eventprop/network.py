@@ -338,7 +338,7 @@ class EventPropNetwork:
             pygenn.init_postsynaptic("DeltaCurr"))
         if backprop:
             sg.pre_target_var = "revIsyn"
-        sg.set_param_dynamic("backward")
+        sg.set_wu_param_dynamic("backward")
         self.synapses[name] = sg
         red = self.model.add_custom_update(f"reduce_{name}", "reduce", grad_reduce_model(), {},
                                            {"dg_sum": 0.0},

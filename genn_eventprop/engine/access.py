@@ -41,14 +41,13 @@ class CustomUpdateVarAccess(IntFlag):
     """Access of custom-update variables; dimensions are relative to the update.
 
     The ``*_SHARED`` flags drop the batch axis, ``*_SHARED_NEURON`` the
-    element axis; ``REDUCE_BATCH_*`` reduce over the batch and
+    element axis (read-only, as in GeNN 5.4: a shared value written from every
+    element would be a race); ``REDUCE_BATCH_*`` reduce over the batch and
     ``REDUCE_NEURON_*`` over the elements of each batch member.
     """
     READ_WRITE = VarAccessMode.READ_WRITE
     READ_ONLY = VarAccessMode.READ_ONLY
-    READ_WRITE_SHARED = VarAccessMode.READ_WRITE | VarAccessDim.BATCH
     READ_ONLY_SHARED = VarAccessMode.READ_ONLY | VarAccessDim.BATCH
-    READ_WRITE_SHARED_NEURON = VarAccessMode.READ_WRITE | VarAccessDim.ELEMENT
     READ_ONLY_SHARED_NEURON = VarAccessMode.READ_ONLY | VarAccessDim.ELEMENT
     REDUCE_BATCH_SUM = VarAccessMode.REDUCE_SUM | VarAccessDim.BATCH
     REDUCE_BATCH_MAX = VarAccessMode.REDUCE_MAX | VarAccessDim.BATCH

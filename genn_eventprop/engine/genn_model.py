@@ -5,7 +5,7 @@ import ctypes
 import os
 import shutil
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -14,19 +14,51 @@ from .codegen import Generator
 from .ctypes_map import numpy_dtype
 from .compiler import build_library
 from .errors import ModelDefinitionError, StateError
-from .groups import (CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup, check_name,
-                     resolve_model)
+from .groups import (GPU_ONLY, CurrentSource, CustomUpdate, NeuronGroup, SettingsGuard,
+                     SynapseGroup, check_name, resolve_model)
 from .models import Init
-from .snippet import closest
+from .snippet import closest, uses
 
-_KNOWN_PREFERENCES = {"num_threads", "optimize_code", "generate_line_info", "debug_code",
-                      "enable_bitmask_optimisations", "generate_empty_state_push",
-                      "automatic_copy", "log_to_stdout", "manual_device_id",
-                      "device_select_method", "block_size_select_method",
-                      "generate_simulation_kernel"}
+#: Preferences this engine honours: ``num_threads`` (extension: OpenMP threads),
+#: ``optimize_code`` (False compiles with -O0) and ``debug_code`` (-O0 -g).
+_KNOWN_PREFERENCES = ("num_threads", "optimize_code", "debug_code")
+_GENN_ONLY_PREFERENCES = {
+    **{k: "a setting of GeNN's CUDA backend" for k in (
+        "manual_device_id", "device_select_method", "block_size_select_method",
+        "manual_block_sizes", "generate_line_info", "enable_bitmask_optimisations",
+        "generate_empty_state_push", "automatic_copy", "generate_simulation_kernel",
+        "constant_cache_overhead", "pre_synaptic_reset_block_size", "manual_thread_block_sizes",
+        "select_gpu_by_device_id")},
+    **{k: "a GeNN logging level; this engine writes no logs" for k in (
+        "genn_log_level", "code_gen_log_level", "transpiler_log_level", "runtime_log_level",
+        "backend_log_level", "log_to_stdout")},
+}
+_GENN_MODEL_UNSUPPORTED = {name: GPU_ONLY for name in (
+    "default_var_location", "default_sparse_connectivity_location",
+    "default_narrow_sparse_ind_enabled", "fuse_postsynaptic_models",
+    "fuse_pre_post_weight_update_models")}
 
 
-class GeNNModel:
+def _check_preferences(prefs: Dict) -> None:
+    for k in prefs:
+        if k in _GENN_ONLY_PREFERENCES:
+            raise ModelDefinitionError(
+                f"preference '{k}' is {_GENN_ONLY_PREFERENCES[k]} and has no counterpart in "
+                f"this CPU engine; remove it. Preferences here: {', '.join(_KNOWN_PREFERENCES)}")
+        if k not in _KNOWN_PREFERENCES:
+            raise ModelDefinitionError(f"unknown preference '{k}'.{closest(k, _KNOWN_PREFERENCES)}"
+                                       f" Preferences here: {', '.join(_KNOWN_PREFERENCES)}")
+
+
+def _compile_flags(prefs: Dict) -> List[str]:
+    if prefs.get("debug_code"):
+        return ["-O0", "-g"]
+    if prefs.get("optimize_code") is False:
+        return ["-O0"]
+    return []
+
+
+class GeNNModel(SettingsGuard):
     """A network of populations simulated by generated, compiled C++ (PyGeNN 5 API).
 
     ``precision`` is "float" or "double"; ``dt`` is in ms (default 0.5 as in
@@ -41,30 +73,60 @@ class GeNNModel:
             raise ModelDefinitionError(f"precision must be 'float' or 'double', got {precision!r}")
         if backend not in (None, "cpu", "single_threaded_cpu", "openmp"):
             raise ModelDefinitionError(
-                f"backend {backend!r} is not available in this engine; use None (OpenMP CPU)")
-        if time_precision not in (None, precision):
-            raise ModelDefinitionError("time_precision must equal precision in this engine")
-        unknown = set(preference_kwargs) - _KNOWN_PREFERENCES
-        if unknown:
-            k = sorted(unknown)[0]
-            raise ModelDefinitionError(f"unknown preference '{k}'.{closest(k, _KNOWN_PREFERENCES)}")
+                f"backend {backend!r} is not available in this engine; use None (OpenMP CPU) "
+                "or 'single_threaded_cpu' (one thread)")
+        _check_preferences(preference_kwargs)
         self.name = check_name(model_name, "model")
         self.precision = precision
-        self.time_precision = precision
+        self._built = None
+        self.time_precision = time_precision or precision
         self.num_threads = preference_kwargs.get("num_threads")
+        if backend == "single_threaded_cpu":
+            if self.num_threads not in (None, 1):
+                raise ModelDefinitionError(f"backend 'single_threaded_cpu' runs one thread; "
+                                           f"num_threads={self.num_threads} contradicts it")
+            self.num_threads = 1
+        self._compile_flags = _compile_flags(preference_kwargs)
         self._dt = 0.5
         self._batch_size = 1
         self._lib = None
         self.seed = 0
-        self.timing_enabled = False
+        self._timing = False
         self.neuron_populations: Dict[str, NeuronGroup] = {}
         self.synapse_populations: Dict[str, SynapseGroup] = {}
         self.current_sources: Dict[str, CurrentSource] = {}
         self.custom_updates: Dict[str, CustomUpdate] = {}
-        self._built = None
         self._arrays: Dict[str, np.ndarray] = {}
         self._num_recording_timesteps = 0
         self.build_was_cached: Optional[bool] = None
+        self._sealed = True
+
+    _settable = ("dt", "batch_size", "seed", "timestep", "timing_enabled", "time_precision",
+                 "num_threads")
+    _unsupported = _GENN_MODEL_UNSUPPORTED
+
+    @property
+    def time_precision(self) -> str:
+        return self._time_precision
+
+    @time_precision.setter
+    def time_precision(self, value: str):
+        self._check_not_built("time_precision")
+        if value != self.precision:
+            raise ModelDefinitionError(
+                f"time_precision {value!r} differs from precision {self.precision!r}: this "
+                "engine keeps time in the model precision; use the same value")
+        self._time_precision = value
+
+    @property
+    def timing_enabled(self) -> bool:
+        """Whether the kernel timers (``neuron_update_time`` ...) may be read (set before build)."""
+        return self._timing
+
+    @timing_enabled.setter
+    def timing_enabled(self, value: bool):
+        self._check_not_built("timing_enabled")
+        self._timing = bool(value)
 
     # ------------------------------------------------------------ properties
     @property
@@ -210,9 +272,12 @@ class GeNNModel:
                 if sg.axonal_delay_steps < 0 or int(sg.axonal_delay_steps) != sg.axonal_delay_steps:
                     raise ModelDefinitionError(f"synapse population '{sg.name}': "
                                                "axonal_delay_steps must be a non-negative integer")
+        for sg in self.synapse_populations.values():
+            check_delayed_reads(sg)
         gen = Generator(self)
         source = gen.generate()
-        result = build_library(source, self.name, gen.snippet_labels, force=always_rebuild)
+        result = build_library(source, self.name, gen.snippet_labels, self._compile_flags,
+                               force=always_rebuild)
         self._built = (result, gen.arrays)
         self.build_was_cached = not result.compiled
         self.source = source
@@ -324,11 +389,12 @@ class GeNNModel:
         init = var.init
         if init is None:
             return
-        sg = var.group
+        group = var.group
+        sg = group.sg if isinstance(group, CustomUpdate) else group
         if isinstance(sg, SynapseGroup) and sg._user_connectivity is not None \
                 and isinstance(init, np.ndarray) and init.ndim >= 1 \
-                and init.shape[-1] == sg._user_order.size and var.symbol in \
-                {v.symbol for v in sg.vars.values()}:
+                and init.shape[-1] == sg._user_order.size and var.per_synapse \
+                and var.symbol in {v.symbol for v in group.vars.values()}:
             # values given in the order of set_sparse_connections; storage is row-sorted
             init = init[..., sg._user_order]
         var.values = init
@@ -351,6 +417,9 @@ class GeNNModel:
     # --------------------------------------------------------------- timing
     def _timer(self, symbol: str) -> float:
         self._require_loaded("timing")
+        if not self._timing:
+            raise StateError(f"model '{self.name}' was built without timing: set "
+                             "model.timing_enabled = True before build()")
         return float(ctypes.c_double.in_dll(self._lib, symbol).value)
 
     @property
@@ -395,6 +464,12 @@ class GeNNModel:
     def _recording_data(self, pop: NeuronGroup):
         self._require_loaded("spike_recording_data")
         n_rec = self._num_recording_timesteps
+        if self.timestep < n_rec:
+            raise StateError(
+                f"{pop.where}: recorded spikes can be read once the recording buffer is full "
+                f"({n_rec} steps, {self.timestep} simulated), as in GeNN; simulate "
+                f"{n_rec - self.timestep} more steps or load with a smaller "
+                "num_recording_timesteps")
         words = (pop.size + 31) // 32
         buf = self._arrays[f"recordSpk_{pop.name}"].reshape(n_rec, self.batch_size, words)
         bits = np.unpackbits(buf.view(np.uint8), axis=-1, bitorder="little")[..., :pop.size]
@@ -418,3 +493,33 @@ class GeNNModel:
                 var._array = None
         self._arrays = {}
         self._lib = None
+
+
+#: Per-synapse code of a weight update model (what runs when a spike arrives).
+_SYNAPSE_CODE = ("pre_spike_syn_code", "pre_event_syn_code", "post_spike_syn_code",
+                 "post_event_syn_code", "synapse_dynamics_code")
+
+
+def check_delayed_reads(sg: SynapseGroup) -> None:
+    """Reject what GeNN reads delayed under an axonal delay and this engine cannot.
+
+    With ``axonal_delay_steps`` d > 0, GeNN's synapse code sees the presynaptic
+    neuron variables (references), presynaptic weight-update variables and
+    ``st_pre`` as they were when the spike was emitted, d steps earlier; this
+    engine has no history of them and would read today's values.
+    """
+    if not sg.axonal_delay_steps:
+        return
+    names = ([(n, "presynaptic neuron variable reference") for n in sg.pre_var_refs]
+             + [(n, "presynaptic weight-update variable") for n in sg.pre_vars]
+             + [("st_pre", "presynaptic spike time")])
+    for key in _SYNAPSE_CODE:
+        code = sg.wu.code.get(key, "")
+        for name, what in names:
+            if uses(code, name):
+                raise ModelDefinitionError(
+                    f"synapse population '{sg.name}' (model '{sg.wu.name}'): {key} reads "
+                    f"{what} '{name}' with axonal_delay_steps = {sg.axonal_delay_steps}. GeNN "
+                    "reads it as it was when the spike was emitted; this engine keeps no "
+                    "history of it and does not support this. Use axonal_delay_steps = 0, or "
+                    "pass the value with the spike another way")

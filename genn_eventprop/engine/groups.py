@@ -5,6 +5,7 @@ and, once the model is loaded, numpy arrays shared with the compiled code.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any, Dict, List, Optional
 
@@ -13,7 +14,7 @@ import numpy as np
 from . import builtins
 from .access import (VarAccess, VarAccessDim, VarAccessMode,
                      access_mode, custom_update_var_dims, model_var_dims)
-from .ctypes_map import numpy_dtype
+from .ctypes_map import numpy_dtype, resolve
 from .errors import ModelDefinitionError, StateError
 from .models import EGP, Init, ModelBase, VarReference
 from .snippet import closest
@@ -58,6 +59,16 @@ def check_keys(given: Dict[str, Any], expected: List[str], what: str, where: str
         raise ModelDefinitionError(
             f"{where}: missing {what} '{missing[0]}'. All of these are required: "
             f"{', '.join(expected)}")
+
+
+def check_ref_type(slot, var: "Variable", where: str, precision: str) -> None:
+    """A variable reference slot and the variable it points at must have the same type
+    (as in GeNN; a mismatch would silently convert, e.g. integer division)."""
+    want, have = resolve(slot.type, precision), resolve(var.type, precision)
+    if want != have:
+        raise ModelDefinitionError(
+            f"{where}: reference '{slot.name}' is declared '{slot.type}' but '{var.name}' of "
+            f"'{var.group.name}' is '{var.type}'; declare the reference with type '{var.type}'")
 
 
 def resolve_init(value, where: str):
@@ -231,7 +242,40 @@ class ExtraGlobalParameter:
             self.group.model._runtime_set_pointer(self.symbol, self._array, self.is_pointer)
 
 
-class Group:
+GPU_ONLY = ("a memory-placement or GPU performance setting of GeNN's CUDA backend; this "
+             "CPU engine keeps all state in host memory and has no such choice. Remove it "
+             "(results do not depend on it)")
+
+
+class SettingsGuard:
+    """Rejects PyGeNN settings this engine cannot honour, and near-miss names.
+
+    PyGeNN's groups accept new attributes (pybind11 ``dynamic_attr``), so a
+    script may keep its own data on them; but assigning a GeNN setting the
+    engine does not implement, or a misspelling of one it does, must not be
+    silently stored. ``_unsupported`` maps GeNN property names to the reason;
+    ``_settable`` lists the implemented ones (for the near-miss check).
+    """
+
+    _unsupported: Dict[str, str] = {}
+    _settable: tuple = ()
+
+    def __setattr__(self, name, value):
+        if self.__dict__.get("_sealed") and not name.startswith("_") and \
+                name not in self.__dict__ and not hasattr(type(self), name):
+            where = getattr(self, "where", type(self).__name__)
+            if name in self._unsupported:
+                raise ModelDefinitionError(f"{where}: '{name}' is not supported: "
+                                           f"{self._unsupported[name]}")
+            match = difflib.get_close_matches(name, self._settable, n=1, cutoff=0.8)
+            if match:
+                raise ModelDefinitionError(
+                    f"{where}: '{name}' is not a setting. Did you mean '{match[0]}'? "
+                    f"Settings: {', '.join(self._settable)}")
+        object.__setattr__(self, name, value)
+
+
+class Group(SettingsGuard):
     """Common part of every group: name, model definition, params, vars, EGPs."""
 
     kind = "group"
@@ -295,6 +339,12 @@ class Group:
                                        f"{closest(param_name, self.params)}")
         if self.model._built:
             raise StateError(f"{self.where}: set_param_dynamic must be called before build()")
+        ptype = {p.name: p.type for p in self.definition.params}.get(param_name, "scalar")
+        if dynamic and resolve(ptype, self.model.precision) not in ("float", "double"):
+            raise ModelDefinitionError(
+                f"{self.where}: parameter '{param_name}' has type '{ptype}'; dynamic parameters "
+                "are stored in the model precision here, so only scalar/float/double "
+                "parameters can be dynamic")
         (self.dynamic_params.add if dynamic else self.dynamic_params.discard)(param_name)
 
     def set_dynamic_param_value(self, param_name: str, value):
@@ -323,12 +373,39 @@ class NeuronGroup(Group):
                                        f"got {num_neurons}")
         self.num_neurons = self.size = int(num_neurons)
         self._add_vars(definition.vars, vars_, self.size)
-        self.spike_recording_enabled = False
-        self.spike_event_recording_enabled = False
+        self._spike_recording = False
         self.in_syn: List["SynapseGroup"] = []
         self.out_syn: List["SynapseGroup"] = []
         self.current_sources: List["CurrentSource"] = []
         self.spike_arrays = None
+        self._sealed = True
+
+    _settable = ("spike_recording_enabled", "spike_event_recording_enabled")
+    _unsupported = {"recording_zero_copy_enabled": GPU_ONLY,
+                    "spike_time_location": GPU_ONLY,
+                    "prev_spike_time_location": GPU_ONLY}
+
+    @property
+    def spike_recording_enabled(self) -> bool:
+        return self._spike_recording
+
+    @spike_recording_enabled.setter
+    def spike_recording_enabled(self, value: bool):
+        if self.model._built is not None and bool(value) != self._spike_recording:
+            raise StateError(f"{self.where}: spike_recording_enabled must be set before "
+                             "build() (the recording buffers are part of the generated code)")
+        self._spike_recording = bool(value)
+
+    @property
+    def spike_event_recording_enabled(self) -> bool:
+        return False
+
+    @spike_event_recording_enabled.setter
+    def spike_event_recording_enabled(self, value: bool):
+        if value:
+            raise ModelDefinitionError(
+                f"{self.where}: spike-like event recording is not supported by this engine; "
+                "record spikes (spike_recording_enabled) or read the variables each step")
 
     @property
     def num_delay_slots(self) -> int:
@@ -366,6 +443,10 @@ class SynapseGroup(Group):
         if self.ps.neuron_var_refs or wu.psm_var_refs:
             raise ModelDefinitionError(f"{self.where}: neuron/PSM variable references of "
                                        "postsynaptic models are not supported by this engine")
+        check_keys(wu_init.psm_var_refs, [r.name for r in wu.psm_var_refs],
+                   "postsynaptic model variable reference", self.where)
+        check_keys(ps_init.var_refs, [r.name for r in self.ps.neuron_var_refs],
+                   "neuron variable reference", self.ps_where)
         self.axonal_delay_steps = 0
         self.pre_target_var = "Isyn"
         self.post_target_var = "Isyn"
@@ -403,6 +484,58 @@ class SynapseGroup(Group):
             egp.symbol = state_symbol("f", self.name, name)
         self.row_length = None
         self.ind = None
+        self._sealed = True
+
+    _settable = ("axonal_delay_steps", "back_prop_delay_steps", "max_dendritic_delay_timesteps",
+                 "pre_target_var", "post_target_var")
+    _unsupported = {name: GPU_ONLY for name in (
+        "output_location", "sparse_connectivity_location", "dendritic_delay_location",
+        "max_source_connections", "parallelism_hint", "num_threads_per_spike",
+        "narrow_sparse_ind_enabled")}
+
+    @property
+    def back_prop_delay_steps(self) -> int:
+        return 0
+
+    @back_prop_delay_steps.setter
+    def back_prop_delay_steps(self, value: int):
+        if value != 0:
+            raise ModelDefinitionError(
+                f"{self.where}: back_prop_delay_steps = {value!r} is not supported: this engine "
+                "has no back-propagation delay (postsynaptic spikes and variables reach the "
+                "synapses in the same step); only 0 is accepted")
+
+    @property
+    def max_dendritic_delay_timesteps(self) -> int:
+        return 1
+
+    @max_dendritic_delay_timesteps.setter
+    def max_dendritic_delay_timesteps(self, value: int):
+        if value != 1:
+            raise ModelDefinitionError(
+                f"{self.where}: max_dendritic_delay_timesteps = {value!r} is not supported: "
+                "this engine has no dendritic delays (addToPostDelay); only 1 is accepted")
+
+    @property
+    def psm_extra_global_params(self) -> Dict[str, "ExtraGlobalParameter"]:
+        """Extra global parameters of the postsynaptic model (PyGeNN 5 name)."""
+        return self.ps_extra_global_params
+
+    def set_param_dynamic(self, param_name: str, dynamic: bool = True):
+        raise ModelDefinitionError(
+            f"{self.where}: synapse populations have set_wu_param_dynamic(...) for "
+            "weight-update parameters and set_ps_param_dynamic(...) for postsynaptic ones "
+            "(as in PyGeNN 5.4)")
+
+    def set_wu_param_dynamic(self, param_name: str, dynamic: bool = True):
+        """Make a weight-update parameter changeable after build (``set_dynamic_param_value``)."""
+        Group.set_param_dynamic(self, param_name, dynamic)
+
+    def set_ps_param_dynamic(self, param_name: str, dynamic: bool = True):
+        if dynamic:
+            raise ModelDefinitionError(
+                f"{self.ps_where}: dynamic postsynaptic-model parameters are not supported by "
+                "this engine; give the value as a weight-update or neuron parameter instead")
 
     def _add_side_vars(self, store, defs, inits, size, what):
         check_keys(inits, [v.name for v in defs], what, self.where)
@@ -426,6 +559,7 @@ class SynapseGroup(Group):
                 raise ModelDefinitionError(
                     f"{self.where}: {what} '{slot.name}' must be create_var_ref(<{pop.name}>, "
                     f"<one of {', '.join(pop.vars)}>)")
+            check_ref_type(slot, pop.vars[ref.var_name], self.where, self.model.precision)
             refs[slot.name] = pop.vars[ref.var_name]
         return refs
 
@@ -513,7 +647,12 @@ class CurrentSource(Group):
                 raise ModelDefinitionError(f"{self.where}: neuron variable reference "
                                            f"'{slot.name}' must reference a variable of "
                                            f"'{pop.name}'")
+            check_ref_type(slot, pop.vars[ref.var_name], self.where, model.precision)
             self.neuron_var_refs[slot.name] = pop.vars[ref.var_name]
+        self.target_var = "Isyn"
+        self._sealed = True
+
+    _settable = ("target_var",)
 
 
 class CustomUpdate(Group):
@@ -537,6 +676,7 @@ class CustomUpdate(Group):
         for slot in definition.var_refs:
             ref = var_refs[slot.name]
             var = self._resolve_ref(ref, slot.name)
+            check_ref_type(slot, var, self.where, model.precision)
             self.var_refs[slot.name] = var
             self.ref_modes[slot.name] = access_mode(slot.access)
             if ref.kind == "wu":
@@ -553,10 +693,19 @@ class CustomUpdate(Group):
             raise ModelDefinitionError(
                 f"{self.where}: referenced variables differ in size "
                 f"({sorted(s for _, s in sizes)}); a custom update covers one population")
-        self.size = sizes.pop()[1] if sizes else 1
+        if not sizes:
+            raise ModelDefinitionError(f"{self.where}: a custom update model must reference "
+                                       "variables (var_refs), as in GeNN")
+        self.size = sizes.pop()[1]
+        if not any(v.dims & VarAccessDim.ELEMENT for v in self.var_refs.values()):
+            raise ModelDefinitionError(
+                f"{self.where}: every referenced variable is shared across neurons; custom "
+                "updates over such variables alone are not supported by this engine")
         batched = any(v.dims & VarAccessDim.BATCH for v in self.var_refs.values())
         self.dims = VarAccessDim.ELEMENT | (VarAccessDim.BATCH if batched else VarAccessDim(0))
         check_keys(vars_, definition.var_names(), "variable", self.where)
+        if self.sg is not None:
+            self._check_wu_var_access(definition)
         for v in definition.vars:
             init = resolve_init(vars_[v.name], f"{self.where}, variable '{v.name}'")
             dims = self._var_dims(v.access)
@@ -572,7 +721,14 @@ class CustomUpdate(Group):
             if ref.egp_name not in ref.group.extra_global_params:
                 raise ModelDefinitionError(f"{self.where}: '{ref.group.name}' has no extra "
                                            f"global parameter '{ref.egp_name}'")
-            self.egp_refs[e.name] = ref.group.extra_global_params[ref.egp_name]
+            target = ref.group.extra_global_params[ref.egp_name]
+            if resolve(e.type, model.precision) != resolve(target.type, model.precision):
+                raise ModelDefinitionError(
+                    f"{self.where}: extra global parameter reference '{e.name}' is declared "
+                    f"'{e.type}' but '{ref.egp_name}' of '{ref.group.name}' is "
+                    f"'{target.type}*'; declare the reference with type '{target.type}*'")
+            self.egp_refs[e.name] = target
+        self._sealed = True
 
     def _resolve_ref(self, ref, slot_name):
         if not isinstance(ref, VarReference):
@@ -584,6 +740,10 @@ class CustomUpdate(Group):
                  "wu_post": getattr(group, "post_vars", {})}.get(ref.kind)
         if ref.kind == "out_post":
             raise ModelDefinitionError(f"{self.where}: out-post references are not supported")
+        if ref.kind == "neuron" and isinstance(group, CustomUpdate) and group.is_wu:
+            raise ModelDefinitionError(f"{self.where}: reference '{slot_name}' points at "
+                                       f"custom update '{group.name}', which updates synapse "
+                                       "variables; use create_wu_var_ref")
         if ref.kind == "neuron" and isinstance(group, SynapseGroup):
             raise ModelDefinitionError(f"{self.where}: reference '{slot_name}' points at "
                                        f"synapse population '{group.name}'; use "
@@ -598,6 +758,15 @@ class CustomUpdate(Group):
                 f"{self.where}: reference '{slot_name}': '{group.name}' has no variable "
                 f"'{ref.var_name}'.{closest(ref.var_name, store)} Valid: {', '.join(store)}")
         return store[ref.var_name]
+
+    def _check_wu_var_access(self, definition):
+        """Per-synapse updates have no neuron axis to share or reduce over (GeNN rejects it)."""
+        for v in definition.vars:
+            if v.access is not None and int(v.access) & int(VarAccessDim.ELEMENT):
+                raise ModelDefinitionError(
+                    f"{self.where}: variable '{v.name}' has access {v.access!r}, which shares "
+                    f"or reduces over neurons; a custom update of synapse variables (of "
+                    f"'{self.sg.name}') cannot use *_SHARED_NEURON or REDUCE_NEURON_* access")
 
     def _var_dims(self, access) -> VarAccessDim:
         if access is None:
@@ -621,6 +790,11 @@ class CustomUpdate(Group):
                     f"{self.where}: reference '{name}' writes '{var.name}' of "
                     f"'{var.group.name}', which is shared across the batch, from a batched "
                     "update; make the reference READ_ONLY or a REDUCE_* reduction")
+            elif mode & VarAccessMode.READ_WRITE and not var.element:
+                raise ModelDefinitionError(
+                    f"{self.where}: reference '{name}' writes '{var.name}' of "
+                    f"'{var.group.name}', which is shared across neurons, from a per-neuron "
+                    "update; make the reference READ_ONLY or a REDUCE_NEURON_* reduction")
 
     @property
     def is_wu(self) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 from .access import CustomUpdateVarAccess, VarAccess, VarAccessMode
-from .errors import SnippetError
+from .errors import ModelDefinitionError, SnippetError
 from .snippet import check_declared_name
 
 
@@ -171,7 +171,18 @@ def _as_derived(derived) -> List[DerivedParam]:
     return out
 
 
-def _as_vars(vars_, default_access) -> List[Var]:
+def _check_flag(value, flag_type, where: str):
+    """PyGeNN's Var/VarRef constructors take only their own enum: another flag would
+    silently mean other dimensions (the bits of the enums overlap)."""
+    if not isinstance(value, flag_type):
+        raise ModelDefinitionError(
+            f"{where}: access must be a {flag_type.__name__} member, got {value!r} "
+            f"({type(value).__name__}); valid: "
+            f"{', '.join(f'{flag_type.__name__}.{m.name}' for m in flag_type)}")
+    return value
+
+
+def _as_vars(vars_, default_access, flag_type, model: str) -> List[Var]:
     out = []
     for v in vars_ or []:
         if isinstance(v, str):
@@ -179,11 +190,12 @@ def _as_vars(vars_, default_access) -> List[Var]:
         elif len(v) == 2:
             out.append(Var(v[0], v[1], default_access))
         else:
-            out.append(Var(v[0], v[1], v[2]))
+            out.append(Var(v[0], v[1], _check_flag(v[2], flag_type,
+                                                     f"model '{model}', variable '{v[0]}'")))
     return out
 
 
-def _as_refs(refs, default_mode=VarAccessMode.READ_WRITE) -> List[VarRef]:
+def _as_refs(refs, model: str, default_mode=VarAccessMode.READ_WRITE) -> List[VarRef]:
     out = []
     for r in refs or []:
         if isinstance(r, str):
@@ -191,12 +203,20 @@ def _as_refs(refs, default_mode=VarAccessMode.READ_WRITE) -> List[VarRef]:
         elif len(r) == 2:
             out.append(VarRef(r[0], r[1], default_mode))
         else:
-            out.append(VarRef(r[0], r[1], r[2]))
+            out.append(VarRef(r[0], r[1], _check_flag(
+                r[2], VarAccessMode, f"model '{model}', variable reference '{r[0]}'")))
     return out
 
 
-def _as_egps(egps) -> List[EGP]:
-    return [EGP(e[0], e[1]) for e in (egps or [])]
+def _as_egps(egps, model: str) -> List[EGP]:
+    out = [EGP(e[0], e[1]) for e in (egps or [])]
+    for e in out:
+        if not e.is_pointer:
+            raise ModelDefinitionError(
+                f"model '{model}', extra global parameter '{e.name}': type '{e.type}' is not "
+                f"an array; GeNN 5 has only array extra global parameters (write "
+                f"'{e.type}*'), use a parameter (dynamic if it changes) for a single value")
+    return out
 
 
 def _code(**kwargs) -> Dict[str, str]:
@@ -210,7 +230,8 @@ def create_neuron_model(class_name, params=None, vars=None, derived_params=None,
     """Define a neuron model. Variables default to ``VarAccess.READ_WRITE``."""
     return NeuronModel(
         class_name, "neuron", _as_params(params), _as_derived(derived_params),
-        _as_vars(vars, VarAccess.READ_WRITE), _as_egps(extra_global_params),
+        _as_vars(vars, VarAccess.READ_WRITE, VarAccess, class_name),
+        _as_egps(extra_global_params, class_name),
         _code(sim_code=sim_code, threshold_condition_code=threshold_condition_code,
               reset_code=reset_code),
         [AdditionalInput(*a) for a in (additional_input_vars or [])],
@@ -232,7 +253,8 @@ def create_weight_update_model(class_name, params=None, vars=None, pre_vars=None
     """Define a weight update model. Variables default to ``VarAccess.READ_WRITE``."""
     return WeightUpdateModel(
         class_name, "weight_update", _as_params(params), _as_derived(derived_params),
-        _as_vars(vars, VarAccess.READ_WRITE), _as_egps(extra_global_params),
+        _as_vars(vars, VarAccess.READ_WRITE, VarAccess, class_name),
+        _as_egps(extra_global_params, class_name),
         _code(pre_spike_syn_code=pre_spike_syn_code, pre_event_syn_code=pre_event_syn_code,
               post_event_syn_code=post_event_syn_code,
               post_spike_syn_code=post_spike_syn_code,
@@ -241,8 +263,10 @@ def create_weight_update_model(class_name, params=None, vars=None, pre_vars=None
               post_event_threshold_condition_code=post_event_threshold_condition_code,
               pre_spike_code=pre_spike_code, post_spike_code=post_spike_code,
               pre_dynamics_code=pre_dynamics_code, post_dynamics_code=post_dynamics_code),
-        _as_vars(pre_vars, VarAccess.READ_WRITE), _as_vars(post_vars, VarAccess.READ_WRITE),
-        _as_refs(pre_neuron_var_refs), _as_refs(post_neuron_var_refs), _as_refs(psm_var_refs))
+        _as_vars(pre_vars, VarAccess.READ_WRITE, VarAccess, class_name),
+        _as_vars(post_vars, VarAccess.READ_WRITE, VarAccess, class_name),
+        _as_refs(pre_neuron_var_refs, class_name), _as_refs(post_neuron_var_refs, class_name),
+        _as_refs(psm_var_refs, class_name))
 
 
 def create_postsynaptic_model(class_name, params=None, vars=None, neuron_var_refs=None,
@@ -251,8 +275,9 @@ def create_postsynaptic_model(class_name, params=None, vars=None, neuron_var_ref
     """Define a postsynaptic model; ``sim_code`` uses ``inSyn`` and ``injectCurrent(x)``."""
     return PostsynapticModel(
         class_name, "postsynaptic", _as_params(params), _as_derived(derived_params),
-        _as_vars(vars, VarAccess.READ_WRITE), _as_egps(extra_global_params),
-        _code(sim_code=sim_code), _as_refs(neuron_var_refs))
+        _as_vars(vars, VarAccess.READ_WRITE, VarAccess, class_name),
+        _as_egps(extra_global_params, class_name),
+        _code(sim_code=sim_code), _as_refs(neuron_var_refs, class_name))
 
 
 def create_current_source_model(class_name, params=None, vars=None, neuron_var_refs=None,
@@ -261,8 +286,9 @@ def create_current_source_model(class_name, params=None, vars=None, neuron_var_r
     """Define a current source; ``injection_code`` calls ``injectCurrent(x)``."""
     return CurrentSourceModel(
         class_name, "current_source", _as_params(params), _as_derived(derived_params),
-        _as_vars(vars, VarAccess.READ_WRITE), _as_egps(extra_global_params),
-        _code(injection_code=injection_code), _as_refs(neuron_var_refs))
+        _as_vars(vars, VarAccess.READ_WRITE, VarAccess, class_name),
+        _as_egps(extra_global_params, class_name),
+        _code(injection_code=injection_code), _as_refs(neuron_var_refs, class_name))
 
 
 def create_custom_update_model(class_name, params=None, vars=None, derived_params=None,
@@ -271,15 +297,17 @@ def create_custom_update_model(class_name, params=None, vars=None, derived_param
     """Define a custom update. Variables default to ``CustomUpdateVarAccess.READ_WRITE``."""
     return CustomUpdateModel(
         class_name, "custom_update", _as_params(params), _as_derived(derived_params),
-        _as_vars(vars, CustomUpdateVarAccess.READ_WRITE), _as_egps(extra_global_params),
-        _code(update_code=update_code), _as_refs(var_refs), _as_egps(extra_global_param_refs))
+        _as_vars(vars, CustomUpdateVarAccess.READ_WRITE, CustomUpdateVarAccess, class_name),
+        _as_egps(extra_global_params, class_name), _code(update_code=update_code),
+        _as_refs(var_refs, class_name), _as_egps(extra_global_param_refs, class_name))
 
 
 def create_var_init_snippet(class_name, params=None, derived_params=None,
                             var_init_code=None, extra_global_params=None) -> VarInitSnippet:
     """Define a variable initialiser; ``var_init_code`` assigns ``value``."""
     return VarInitSnippet(class_name, "var_init", _as_params(params),
-                          _as_derived(derived_params), [], _as_egps(extra_global_params),
+                          _as_derived(derived_params), [],
+                          _as_egps(extra_global_params, class_name),
                           _code(var_init_code=var_init_code))
 
 
@@ -298,7 +326,7 @@ def create_sparse_connect_init_snippet(class_name, params=None, derived_params=N
             "by this engine; write the connectivity as row_build_code")
     return SparseConnectInitSnippet(class_name, "sparse_init", _as_params(params),
                                     _as_derived(derived_params), [],
-                                    _as_egps(extra_global_params),
+                                    _as_egps(extra_global_params, class_name),
                                     _code(row_build_code=row_build_code),
                                     calc_max_row_len_func, calc_max_col_len_func)
 
