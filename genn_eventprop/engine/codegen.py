@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from .access import VarAccessDim, VarAccessMode
 from .ctypes_map import c_literal, c_storage_type, resolve
+from .errors import ModelDefinitionError
 from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup, Variable
 from .models import Init
 from .prelude import prelude
@@ -241,7 +242,6 @@ class Generator:
         An extension of GeNN 5's ``addToPost``: a weight update can feed more than one
         input of the postsynaptic neuron (e.g. a current and a voltage increment).
         """
-        from .errors import ModelDefinitionError
         names = []
         for key, code in sg.wu.code.items():
             if key.endswith("syn_code") or key == "synapse_dynamics_code":
@@ -256,11 +256,29 @@ class Generator:
         return names
 
     @staticmethod
+    def check_event_code(sg: SynapseGroup) -> None:
+        """Spike-like event code needs both halves, as GeNN 5.4's weight update model
+        validation demands: an event handler without its threshold condition (or the
+        reverse) would otherwise silently never run."""
+        for side in ("pre", "post"):
+            syn, cond = f"{side}_event_syn_code", f"{side}_event_threshold_condition_code"
+            if (syn in sg.wu.code) == (cond in sg.wu.code):
+                continue
+            given, missing = (syn, cond) if syn in sg.wu.code else (cond, syn)
+            raise ModelDefinitionError(
+                f"weight update model '{sg.wu.name}' (synapse population '{sg.name}'): "
+                f"{given} is given but {missing} is missing; to handle {side}synaptic "
+                f"spike-like events GeNN 5.4 needs both")
+
+    @staticmethod
     def needs_columns(sg: SynapseGroup) -> bool:
         return any(k in sg.wu.code for k in ("post_spike_syn_code", "post_event_syn_code"))
 
     # ---------------------------------------------------------- neuron update
     def neuron_update(self, pop: NeuronGroup) -> str:
+        """One step of ``pop`` in GeNN 5.4's order (neuronUpdateGroupMerged.cc):
+        inputs, sim code, WU pre/post dynamics, spike-like event conditions,
+        threshold, then at a spike the WU spike code, spike output and reset."""
         B, N = self.B, pop.size
         nm = pop.definition
         where = f"neuron model '{nm.name}' (population '{pop.name}')"
@@ -268,7 +286,7 @@ class Generator:
         thresh = nm.code.get("threshold_condition_code", "")
         reset = nm.code.get("reset_code", "")
         own = [self.var_binding(v, "id") for v in pop.vars.values()]
-        inputs = ["Isyn"] + [a.name for a in nm.additional_input_vars]
+        inputs = self.neuron_inputs(pop)
         base = ["t", "dt", "id", "batch", "num_neurons", "num_batch", "st"] + list(RANDOM_FUNCS)
         names = (base + [b.name for b in own] + inputs + pop.definition.param_names()
                  + [d.name for d in nm.derived_params] + list(pop.extra_global_params))
@@ -286,30 +304,17 @@ class Generator:
         body += self.rng_decl(all_code, stream_tag(pop.name, "neuron"), "::iT", "id", "batch")
         decls, backs = self.bind(own, all_code)
         body += decls
-        body.append("scalar Isyn = 0;")
-        for a in nm.additional_input_vars:
-            body.append(f"{self.ctype(a.type)} {a.name} = "
-                        f"{c_literal(a.init, a.type, self.precision)};")
-        for sg in pop.in_syn:
-            body += self.psm_block(sg, inputs)
-            idx = f"(size_t)batch * {N} + id"
-            for name in self.post_input_targets(sg):
-                arr = f"outPostIn_{sg.name}_{name}"
-                body.append(f"{name} += {arr}[{idx}]; {arr}[{idx}] = 0;")
-        for sg in pop.out_syn:
-            if self.uses_add_to_pre(sg):
-                self.check_target(sg.pre_target_var, inputs, sg, "pre_target_var")
-                idx = f"(size_t)batch * {sg.src.size} + id"
-                body.append(f"{sg.pre_target_var} += outPre_{sg.name}[{idx}]; "
-                            f"outPre_{sg.name}[{idx}] = 0;")
-        for cs in pop.current_sources:
-            body += self.current_source_block(cs)
+        body += self.input_blocks(pop, inputs, all_code)
         if nm.auto_refractory_required and thresh:
             body.append(self.snippet(thresh.strip().rstrip(";"), names, where,
                                      "threshold_condition_code", "const bool _old_spike = ({});"))
         if sim:
             body.append(self.snippet(sim, names, where, "sim_code"))
+        # Variables kept in a local copy (bool) are stored now, so that weight-update
+        # code reading them through references sees the values sim_code left.
+        body += backs
         body += self.wu_neuron_side_blocks(pop, "dynamics")
+        body += self.event_conditions(pop, direct)
         if thresh:
             template = ("const bool _spiked = ({}) && !_old_spike;" if nm.auto_refractory_required
                         else "const bool _spiked = ({});")
@@ -317,20 +322,8 @@ class Generator:
                                      "threshold_condition_code", template))
         else:
             body.append("const bool _spiked = false;")
-        if direct:
-            body.append("if (_spiked) { _out_spk[_n_spk++] = id; if (_rec) { _rec[id / 32] |= (1u << (id % 32)); } }")
-        else:
-            body.append(f"spkFlag_{pop.name}[_k] = _spiked ? 1 : 0;")
-        body.append("if (_spiked) {")
-        body.append(f"    sT_{pop.name}[_k] = t;")
-        if reset:
-            body.append(self.snippet(reset, names, where, "reset_code"))
-        body.append("}")
-        body += backs
-        body.append("if (_spiked) {")
-        body += self.wu_neuron_side_blocks(pop, "spike")
-        body.append("}")
-        body += self.event_conditions(pop, direct)
+        reset_text = self.snippet(reset, names, where, "reset_code") if reset else ""
+        body += self.spike_block(pop, direct, reset_text, backs)
         body = ["    " + x for x in "\n".join(body).split("\n")]
         if direct:
             lines += self.per_batch_neuron_loop(pop, body)
@@ -341,6 +334,68 @@ class Generator:
                       f"const unsigned int id = (unsigned int)(_k % {N});"] + body + ["}"]
             lines += self.compaction(pop)
         return "\n".join(lines)
+
+    def spike_block(self, pop: NeuronGroup, direct: bool, reset: str,
+                    backs: List[str]) -> List[str]:
+        """What a true spike does, in GeNN 5.4's order (genEmitTrueSpike of the CPU
+        backend, then reset): the WU pre/post spike code sees the neuron's state
+        before reset and the previous spike time, then the spike is recorded, its
+        time stored and it is appended to the spike list, then ``reset_code`` runs."""
+        out = [] if direct else [f"spkFlag_{pop.name}[_k] = _spiked ? 1 : 0;"]
+        out.append("if (_spiked) {")
+        out += self.wu_neuron_side_blocks(pop, "spike")
+        if direct:
+            out.append("_out_spk[_n_spk++] = id; "
+                       "if (_rec) { _rec[id / 32] |= (1u << (id % 32)); }")
+        out.append(f"sT_{pop.name}[_k] = t;")
+        if reset:
+            out.append(reset)
+            out += backs
+        out.append("}")
+        return out
+
+    @staticmethod
+    def neuron_inputs(pop: NeuronGroup) -> List[str]:
+        """Names of the inputs of ``pop``'s neuron model: Isyn and its additional input vars."""
+        return ["Isyn"] + [a.name for a in pop.definition.additional_input_vars]
+
+    @staticmethod
+    def input_local(name: str) -> str:
+        """The writable local accumulating input ``name``; sim code sees a const copy."""
+        return f"_in_{name}"
+
+    def input_blocks(self, pop: NeuronGroup, inputs: List[str], code: List[str]) -> List[str]:
+        """Input accumulation in GeNN 5.4's order: Isyn = 0 and additional inputs at
+        their initial value, then postsynaptic models, presynaptic outputs (addToPre),
+        current sources; finally ``const`` copies, since in GeNN the neuron's own code
+        may only read its inputs."""
+        nm = pop.definition
+        N = pop.size
+        body = [f"scalar {self.input_local('Isyn')} = 0;"]
+        for a in nm.additional_input_vars:
+            body.append(f"{self.ctype(a.type)} {self.input_local(a.name)} = "
+                        f"{c_literal(a.init, a.type, self.precision)};")
+        for sg in pop.in_syn:
+            body += self.psm_block(sg)
+            idx = f"(size_t)batch * {N} + id"
+            for name in self.post_input_targets(sg):
+                arr = f"outPostIn_{sg.name}_{name}"
+                body.append(f"{self.input_local(name)} += {arr}[{idx}]; {arr}[{idx}] = 0;")
+        for sg in pop.out_syn:
+            if self.uses_add_to_pre(sg):
+                self.check_target(sg.pre_target_var, pop, self.synapse_where(sg),
+                                  "pre_target_var")
+                idx = f"(size_t)batch * {sg.src.size} + id"
+                body.append(f"{self.input_local(sg.pre_target_var)} += outPre_{sg.name}[{idx}]; "
+                            f"outPre_{sg.name}[{idx}] = 0;")
+        for cs in pop.current_sources:
+            body += self.current_source_block(cs)
+        types = {a.name: a.type for a in nm.additional_input_vars}
+        for name in inputs:
+            if any(uses(c, name) for c in code):
+                body.append(f"const {self.ctype(types.get(name, 'scalar'))} {name} = "
+                            f"{self.input_local(name)};")
+        return body
 
     def event_outputs(self, pop: NeuronGroup):
         """(name, count slot, list start) of the spike list and each spike-like event list."""
@@ -386,17 +441,22 @@ class Generator:
         return lines
 
     @staticmethod
-    def check_target(target, inputs, sg, what):
-        from .errors import ModelDefinitionError
+    def synapse_where(sg: SynapseGroup) -> str:
+        return f"synapse population '{sg.name}' (weight update model '{sg.wu.name}')"
+
+    def check_target(self, target: str, pop: NeuronGroup, where: str, what: str) -> None:
+        """Raise unless ``target`` is an input of ``pop``'s neuron model (as GeNN's
+        set*TargetVar does): Isyn or one of its additional input variables."""
+        inputs = self.neuron_inputs(pop)
         if target not in inputs:
             raise ModelDefinitionError(
-                f"synapse population '{sg.name}': {what} '{target}' is not an input of the "
-                f"neuron model; valid: {', '.join(inputs)}")
+                f"{where}: {what} '{target}' is not an input variable of neuron model "
+                f"'{pop.definition.name}' (population '{pop.name}'); valid: {', '.join(inputs)}")
 
-    def psm_block(self, sg: SynapseGroup, inputs) -> List[str]:
+    def psm_block(self, sg: SynapseGroup) -> List[str]:
         ps = sg.ps
         code = ps.code.get("sim_code", "")
-        self.check_target(sg.post_target_var, inputs, sg, "post_target_var")
+        self.check_target(sg.post_target_var, sg.trg, self.synapse_where(sg), "post_target_var")
         where = f"postsynaptic model '{ps.name}' (synapse population '{sg.name}')"
         vars_ = [self.var_binding(v, "id") for v in sg.psm_vars.values()]
         names = (["t", "dt", "id", "batch", "num_neurons", "num_batch", "inSyn", "injectCurrent"]
@@ -410,7 +470,7 @@ class Generator:
         idx = f"(size_t)batch * {sg.trg.size} + id"
         out.append(f"scalar inSyn = outPost_{sg.name}[{idx}];")
         out += decls
-        out.append(f"#define injectCurrent(x) ({sg.post_target_var} += (x))")
+        out.append(f"#define injectCurrent(x) ({self.input_local(sg.post_target_var)} += (x))")
         if code:
             out.append(self.snippet(code, names, where, "sim_code"))
         out.append("#undef injectCurrent")
@@ -423,8 +483,14 @@ class Generator:
         d = cs.definition
         code = d.code.get("injection_code", "")
         where = f"current source model '{d.name}' (current source '{cs.name}')"
+        # PyGeNN 5.4's CurrentSource.target_var (default Isyn) picks the input it feeds.
+        target = getattr(cs, "target_var", "Isyn")
+        self.check_target(target, cs.pop, f"current source '{cs.name}' (model '{d.name}')",
+                          "target_var")
         vars_ = [self.var_binding(v, "id") for v in cs.vars.values()]
-        refs = [self.var_binding(v, "id", name) for name, v in cs.neuron_var_refs.items()]
+        # GeNN binds a current source's neuron variable references read-only.
+        refs = [self.var_binding(v, "id", name, writable=False)
+                for name, v in cs.neuron_var_refs.items()]
         names = (["t", "dt", "id", "batch", "num_neurons", "num_batch", "injectCurrent"]
                  + [b.name for b in vars_ + refs] + d.param_names()
                  + [x.name for x in d.derived_params] + list(cs.extra_global_params)
@@ -435,18 +501,22 @@ class Generator:
         out += self.rng_decl([code], stream_tag(cs.name, "cs"), "::iT", "id", "batch")
         decls, backs = self.bind(vars_ + refs, [code])
         out += decls
-        out.append("#define injectCurrent(x) (Isyn += (x))")
+        out.append(f"#define injectCurrent(x) ({self.input_local(target)} += (x))")
         out.append(self.snippet(code, names, where, "injection_code"))
         out.append("#undef injectCurrent")
         out += backs
         out.append("}")
         return out
 
-    def wu_side(self, sg: SynapseGroup, side: str):
-        """(vars, refs, param scope) of the pre or post side of a weight update."""
-        if side == "pre":
-            return sg.pre_vars, sg.pre_var_refs, "id_pre"
-        return sg.post_vars, sg.post_var_refs, "id_post"
+    def wu_side_bindings(self, sg: SynapseGroup, side: str) -> List[Binding]:
+        """Bindings of per-neuron weight-update code (pre or post side): its own
+        pre/post variables, and its neuron variable references, which GeNN 5.4
+        binds read-only there (``addLocalVarRefs(true)``)."""
+        vars_, refs = ((sg.pre_vars, sg.pre_var_refs) if side == "pre"
+                       else (sg.post_vars, sg.post_var_refs))
+        out = [self.var_binding(v, "id") for v in vars_.values()]
+        out += [self.var_binding(v, "id", name, writable=False) for name, v in refs.items()]
+        return out
 
     def wu_neuron_side_blocks(self, pop: NeuronGroup, what: str) -> List[str]:
         """Per-neuron weight-update code: pre/post ``*_dynamics_code`` or ``*_spike_code``."""
@@ -457,10 +527,7 @@ class Generator:
                 code = sg.wu.code.get(key)
                 if not code:
                     continue
-                vars_, refs, _ = self.wu_side(sg, side)
-                bindings = [self.var_binding(v, "id") for v in vars_.values()]
-                bindings += [self.var_binding(v, "id", name) for name, v in refs.items()]
-                out += self.wu_block(sg, code, key, bindings,
+                out += self.wu_block(sg, code, key, self.wu_side_bindings(sg, side),
                                      [f"id_{side}", "id", "batch", f"num_{side}", "num_batch",
                                       f"st_{side}"],
                                      [f"const unsigned int id_{side} = id;",
@@ -500,11 +567,8 @@ class Generator:
                 code = sg.wu.code.get(key)
                 if not code:
                     continue
-                vars_, refs, _ = self.wu_side(sg, side)
-                bindings = [self.var_binding(v, "id") for v in vars_.values()]
-                bindings += [self.var_binding(v, "id", name, writable=False)
-                             for name, v in refs.items()]
-                out += self.wu_block(sg, code.strip().rstrip(";"), key, bindings,
+                out += self.wu_block(sg, code.strip().rstrip(";"), key,
+                                     self.wu_side_bindings(sg, side),
                                      [f"id_{side}", "id", "batch", f"num_{side}"],
                                      [f"const unsigned int id_{side} = id;",
                                       f"const unsigned int num_{side} = num_neurons;"],
@@ -526,9 +590,12 @@ class Generator:
 
     # --------------------------------------------------------- synapse update
     def synapse_bindings(self, sg: SynapseGroup) -> List[Binding]:
+        """Bindings of per-synapse code. As in GeNN 5.4 (applySynapseSubstitutions),
+        only the synapse variables may be written: presynaptic and postsynaptic
+        weight-update variables and neuron variable references are const there."""
         out = [self.var_binding(v, "_syn") for v in sg.vars.values()]
-        out += [self.var_binding(v, "id_pre") for v in sg.pre_vars.values()]
-        out += [self.var_binding(v, "id_post") for v in sg.post_vars.values()]
+        out += [self.var_binding(v, "id_pre", writable=False) for v in sg.pre_vars.values()]
+        out += [self.var_binding(v, "id_post", writable=False) for v in sg.post_vars.values()]
         out += [self.var_binding(v, "id_pre", name, writable=False)
                 for name, v in sg.pre_var_refs.items()]
         out += [self.var_binding(v, "id_post", name, writable=False)
@@ -637,8 +704,6 @@ class Generator:
                               ("pre_event_syn_code", f"evntCnt_{sg.name}", f"evnt_{sg.name}")):
             if key not in wu:
                 continue
-            if key == "pre_event_syn_code" and "pre_event_threshold_condition_code" not in wu:
-                continue
             if self.B == 1 and sg.matrix_type == "DENSE" and not self.uses_add_to_pre(sg):
                 out += self.dense_single_batch(sg, key, cnt, lst, slot)
             else:
@@ -648,7 +713,7 @@ class Generator:
             out += self.event_loop(sg, "post_spike_syn_code", f"spkCnt_{sg.trg.name}",
                                    f"spk_{sg.trg.name}", sg.trg.size,
                                    f"spkQuePtr_{sg.trg.name}", sg.trg.num_delay_slots, False)
-        if "post_event_syn_code" in wu and "post_event_threshold_condition_code" in wu:
+        if "post_event_syn_code" in wu:
             out += self.event_loop(sg, "post_event_syn_code", f"pevntCnt_{sg.name}",
                                    f"pevnt_{sg.name}", sg.trg.size, "0", 1, False)
         return "\n".join(out)
@@ -665,7 +730,6 @@ class Generator:
                            for _, v, m in items)
         reduce_neuron = any((m & VarAccessMode.REDUCE) and not v.element for _, v, m in items)
         if reduce_batch and reduce_neuron:
-            from .errors import ModelDefinitionError
             raise ModelDefinitionError(f"{where}: cannot reduce over batch and neurons at once")
         plain, reductions = [], []
         for name, v, mode in items:
@@ -848,6 +912,8 @@ class Generator:
     # --------------------------------------------------------------- assemble
     def generate(self) -> str:
         m = self.model
+        for sg in m.synapse_populations.values():
+            self.check_event_code(sg)
         self.declare_arrays()
         step = ["extern \"C\" void step_time() {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
