@@ -77,7 +77,8 @@ YINYANG = {
     "HIDDEN_NOISE": num(0.0, "membrane noise amplitude (V / sqrt(ms), training only)",
                         low=0.0),
     # learning
-    "ETA": num(5e-3, "learning rate (Adam)", low=0.0),
+    "ETA": num(3e-3, "learning rate (Adam); 3e-3 trains more reliably than 5e-3 "
+               "(bench/RESULTS.md)", low=0.0),
     "ADAM_BETA1": num(0.9, "Adam decay of the first moment", low=0.0, high=1.0),
     "ADAM_BETA2": num(0.999, "Adam decay of the second moment", low=0.0, high=1.0),
     "ADAM_EPS": num(1e-8, "Adam epsilon (outside the square root)", low=0.0),

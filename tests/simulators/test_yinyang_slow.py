@@ -1,5 +1,5 @@
 """The default Yin-Yang configuration trained to the end of its schedule (slow:
-about 3 minutes on 2 cores; run with ``python -m pytest -m slow``)."""
+about 1.5 minutes on an idle 2-core machine; run with ``python -m pytest -m slow``)."""
 from __future__ import annotations
 
 import pytest
