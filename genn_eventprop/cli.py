@@ -3,7 +3,9 @@
 Runs ``train_test`` (or ``--mode train|test|cross_validate``) of a benchmark
 with its default ``p`` updated from ``--params`` and then ``--set`` (values
 are parsed as JSON where possible, e.g. ``--set REC_SPIKES='["hidden"]'``),
-and prints the test (or validation) accuracy.
+and prints the test (or validation) accuracy. A user error (bad parameter,
+missing checkpoint, results that would be overwritten) is one message on
+stderr and exit status 2; a traceback means a bug.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import json
 import sys
 from typing import Any, Dict, List, Optional
 
+from .errors import UserError
 from .params import BENCHMARKS, ParamError, describe
 
 MODES = ("train_test", "train", "test", "cross_validate")
@@ -73,10 +76,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         p = build_params(args)
         sim = _simulators()[args.benchmark](p)
-    except ParamError as e:
+        result = getattr(sim, args.mode)(sim.p)
+    except UserError as e:
         print(f"genn-eventprop: error: {e}", file=sys.stderr)
         return 2
-    result = getattr(sim, args.mode)(sim.p)
+    except KeyboardInterrupt:
+        print("genn-eventprop: interrupted", file=sys.stderr)
+        return 130
     if result.test_accuracy is not None:
         print(f"test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f})")
     if result.epochs and result.epochs[-1].validation_accuracy is not None:
@@ -87,7 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if result.tape_overflow:
         print(f"warning: {result.tape_overflow} spikes did not fit the tape "
               f"(raise N_MAX_SPIKE)", file=sys.stderr)
-    print(f"results in {sim.p['OUT_DIR']} ({sim.p['NAME']}_*)")
+    print(f"results in {sim.p['OUT_DIR']} ({result.name}_*)")
     return 0
 
 

@@ -168,6 +168,56 @@ def validate_spec(spec: NetworkSpec) -> NetworkSpec:
     return spec
 
 
+def hidden_definition(layer: HiddenLayer):
+    """The neuron model of a hidden layer."""
+    if layer.neuron == "ALIF":
+        return alif_model()
+    return lif_model(HIDDEN_NEURONS[layer.neuron] or layer.train_tau, layer.train_tau)
+
+
+def output_definition(spec: NetworkSpec):
+    """The neuron model of the output population (spiking LIF for first-spike losses)."""
+    loss = get_loss(spec.loss)
+    het = (loss.kind == "LI" and OUTPUT_NEURONS[spec.output_neuron]) or spec.train_tau_output
+    if loss.kind == "LIF":
+        return lif_output_model(loss, het, spec.train_tau_output)
+    return li_output_model(loss, het, spec.train_tau_output)
+
+
+def synapse_definition(spec: NetworkSpec, name: str):
+    """The weight-update model of connection ``name`` (e.g. "in_h0", "h0_out")."""
+    pre, post = name.split("_")
+    _, _, het, tau_grads = post_time_constants(spec, post)
+    return synapse_model(pre != "in", het, tau_grads)
+
+
+def post_time_constants(spec: NetworkSpec, post_name: str) -> Tuple[float, float, bool, bool]:
+    """(tau_m, tau_syn, per-neuron taus?, trains taus?) of a target population."""
+    if post_name == "out":
+        het = (get_loss(spec.loss).kind == "LI" and OUTPUT_NEURONS[spec.output_neuron]) \
+            or spec.train_tau_output
+        return spec.tau_m_out, spec.tau_syn_out, het, spec.train_tau_output
+    layer = spec.hidden[int(post_name[1:])]
+    return (layer.tau_m, layer.tau_syn, HIDDEN_NEURONS[layer.neuron] or layer.train_tau,
+            layer.train_tau)
+
+
+def population_variables(spec: NetworkSpec) -> Dict[str, List[str]]:
+    """Variables of every population ("input", "h0", ..., "out"), without building."""
+    spec = validate_spec(spec)
+    out = {"input": input_model().var_names()}
+    for i, layer in enumerate(spec.hidden):
+        out[f"h{i}"] = hidden_definition(layer).var_names()
+    out["out"] = output_definition(spec).var_names()
+    return out
+
+
+def connection_variables(spec: NetworkSpec) -> Dict[str, List[str]]:
+    """Per-synapse variables of every connection, without building."""
+    spec = validate_spec(spec)
+    return {name: synapse_definition(spec, name).var_names() for name in connection_names(spec)}
+
+
 class EventPropNetwork:
     """An EventProp-trainable spiking network on the engine (see module doc)."""
 
@@ -239,10 +289,8 @@ class EventPropNetwork:
         if layer.neuron == "ALIF":
             params.update(tau_B=layer.tau_B, B_incr=layer.B_incr)
             vars_.update(B=0.0, lambda_B=0.0, lamE_B=0.0, jr_B=0.0)
-            definition = alif_model()
-        else:
-            definition = lif_model(het, layer.train_tau)
-        pop = self.model.add_neuron_population(f"h{i}", layer.size, definition, params, vars_)
+        pop = self.model.add_neuron_population(f"h{i}", layer.size, hidden_definition(layer),
+                                               params, vars_)
         self._tape_egps(pop, layer.size, slope=True)
         if layer.neuron == "ALIF":
             pop.extra_global_params["tape_B"].set_init_values(
@@ -279,9 +327,8 @@ class EventPropNetwork:
                       "tau_1": s.tau_1, "alpha": s.alpha}
             vars_ = dict(self._lif_vars(), t_first=-1.0, score=0.0, p=0.0, y=0.0, **grads)
             (vars_ if het else params).update(taus)
-            pop = self.model.add_neuron_population(
-                "out", s.n_output, lif_output_model(self.loss, het, s.train_tau_output),
-                params, vars_)
+            pop = self.model.add_neuron_population("out", s.n_output, output_definition(s),
+                                                   params, vars_)
             self._tape_egps(pop, s.n_output, slope=True)
             self._control(pop, ("p_drop",))
         else:
@@ -289,9 +336,8 @@ class EventPropNetwork:
             vars_ = {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "score": 0.0,
                      "score_step": 0, "p": 0.0, "y": 0.0, **grads}
             (vars_ if het else params).update(taus)
-            pop = self.model.add_neuron_population(
-                "out", s.n_output, li_output_model(self.loss, het, s.train_tau_output),
-                params, vars_)
+            pop = self.model.add_neuron_population("out", s.n_output, output_definition(s),
+                                                   params, vars_)
             self._control(pop)
         if s.train_tau_output:
             self._tau_tape(pop, s.n_output)
@@ -301,23 +347,12 @@ class EventPropNetwork:
                 np.zeros(s.batch_size * s.n_steps * (s.n_output if per_step else 1)))
         self.pops["out"] = pop
 
-    def _post_taus(self, post_name: str) -> Tuple[float, float, bool, bool]:
-        """(tau_m, tau_syn, per-neuron taus?, trains taus?) of a target population."""
-        s = self.spec
-        if post_name == "out":
-            het = (self.loss.kind == "LI" and OUTPUT_NEURONS[s.output_neuron]) \
-                or s.train_tau_output
-            return s.tau_m_out, s.tau_syn_out, het, s.train_tau_output
-        layer = s.hidden[int(post_name[1:])]
-        return (layer.tau_m, layer.tau_syn, HIDDEN_NEURONS[layer.neuron] or layer.train_tau,
-                layer.train_tau)
-
     def _add_connection(self, name: str):
         pre_name, post_name = name.split("_")
         pre_name = "input" if pre_name == "in" else pre_name
         pre, post = self.pops[pre_name], self.pops[post_name]
         backprop = pre_name != "input"
-        tau_m, tau_syn, het, tau_grads = self._post_taus(post_name)
+        tau_m, tau_syn, het, _ = post_time_constants(self.spec, post_name)
         init = self.spec.weights.get(name, WeightInit(0.0, 1.0))
         g = pygenn.init_var("Normal", {"mean": init.mean, "sd": init.sd})
         params = {"backward": 0.0} if het else {"tau_m": tau_m, "tau_syn": tau_syn,
@@ -330,7 +365,7 @@ class EventPropNetwork:
                              tau_syn_post=pygenn.create_var_ref(post, "tau_syn"))
         sg = self.model.add_synapse_population(
             name, "DENSE", pre, post,
-            pygenn.init_weight_update(synapse_model(backprop, het, tau_grads), params,
+            pygenn.init_weight_update(synapse_definition(self.spec, name), params,
                                       {"g": g, "dg": 0.0},
                                       {} if het else {"fS": 0.0, "fM": 0.0},
                                       pre_var_refs={"phi_pre": pygenn.create_var_ref(pre, "phi")},

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Tuple
 
+from ..errors import UserError
 
-class ParamError(ValueError):
+
+class ParamError(UserError, ValueError):
     """A parameter dict ``p`` is invalid; the message names the key and the fix."""
 
 
@@ -71,7 +73,8 @@ def _epoch_trial(key, value):
 
 
 def epoch_trials(doc) -> ParamSpec:
-    """A list of [epoch, trial] pairs (trial = index of the batch within the epoch)."""
+    """A list of [epoch, trial] pairs: trial = index (from 0) of the training mini-batch
+    within the epoch; both must lie inside the run (checked when the run starts)."""
     return ParamSpec([], doc, (list,), item=_epoch_trial)
 
 

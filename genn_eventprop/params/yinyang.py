@@ -107,15 +107,19 @@ YINYANG = {
     "LOAD_BEST": flag(False, "resume from the checkpoint with the best validation accuracy"),
     "TEST_BEST": flag(True, "train_test: test the network of the epoch with the best "
                             "validation accuracy (False: of the last epoch)"),
+    "OVERWRITE": flag(False, "replace the results of an earlier run with the same NAME in "
+                             "OUT_DIR (deleted at the start); without it such a run is refused"),
     # recording and outputs
     "WRITE_TO_DISK": flag(True, "write results, recordings and checkpoints under OUT_DIR"),
     "SPK_REC_STEPS": num(None, "kept for compatibility: spikes are recorded for whole trials",
                          low=1, integer=True, nullable=True),
-    "REC_SPIKES": names([], "populations whose spikes are recorded", POPULATIONS),
+    "REC_SPIKES": names([], "populations whose spikes are recorded (every sample of the "
+                            "batch)", POPULATIONS),
     "REC_SPIKES_EPOCH_TRIAL": epoch_trials("[epoch, trial] pairs at which spikes are "
-                                           "recorded"),
-    "REC_NEURONS": pairs([], "(population, variable) pairs recorded every step",
-                         POPULATIONS),
+                                           "recorded; trial = index of the training "
+                                           "mini-batch within the epoch, from 0"),
+    "REC_NEURONS": pairs([], "(population, variable) pairs recorded after every step, for "
+                             "every sample of the batch", POPULATIONS),
     "REC_NEURONS_EPOCH_TRIAL": epoch_trials("[epoch, trial] pairs at which neuron variables "
                                             "are recorded"),
     "REC_SYNAPSES": pairs([], "(synapse population, variable) pairs recorded at the end "

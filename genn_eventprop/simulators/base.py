@@ -13,14 +13,21 @@ output files under ``OUT_DIR``:
 - ``NAME_summary.json``: the ``RunResult`` as JSON;
 - ``NAME_checkpoint_last.npz``/``NAME_checkpoint_best.npz``;
 - ``NAME_recordings.npz`` (spikes, neuron and synapse variables, weights);
-- ``NAME_predictions.npz`` (with ``REC_PREDICTIONS``);
+- ``NAME_predictions_<phase>.npz`` (with ``REC_PREDICTIONS``);
 - ``NAME_training.png`` (with ``TRAINING_PLOT``), ``NAME_test_predictions.png``
   (with ``FANCY_PLOTS``, benchmarks that have a 2-d input plane).
+
+No run overwrites another run's results: a new run refuses to start when
+OUT_DIR already holds files of a run with its NAME (unless ``OVERWRITE``,
+which deletes them first); resuming (``LOAD_LAST``/``LOAD_BEST``) continues
+the same run. A test-only run (``test``) writes under ``NAME_test`` and reads
+the checkpoints of ``NAME``; cross-validation folds write under ``NAME_foldK``.
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,9 +35,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..network import EventPropNetwork, NetworkSpec
-from ..params import validate
-from .recording import Recorder
+from ..errors import CheckpointError, NothingToTestError, OutputExistsError
+from ..network import EventPropNetwork, NetworkSpec, validate_spec
+from ..params import ParamError, validate
+from .recording import Recorder, check_recording
 from .schedule import LearningRate
 
 Samples = Sequence[Tuple[np.ndarray, np.ndarray]]
@@ -82,10 +90,18 @@ def atomic_write(path: str, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp makes the file private (0600); results get the user's usual mode.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class Simulator:
@@ -95,10 +111,12 @@ class Simulator:
     n_classes = 0
 
     def __init__(self, p: Optional[Dict[str, Any]] = None):
-        self.p = validate(p or {}, self.benchmark)
+        self.p = self._validated(p or {})
         self.net: Optional[EventPropNetwork] = None
         self._net_key = None
         self._best_state = None
+        self._trained_net: Optional[EventPropNetwork] = None
+        self._fold_label = ""
 
     # ----------------------------------------------------------- benchmark hooks
     def load_split(self, split: str, p: Dict[str, Any]) -> Tuple[Samples, np.ndarray]:
@@ -116,24 +134,42 @@ class Simulator:
     def train(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
         """Train for N_EPOCH epochs (validating each epoch if N_VALIDATE > 0)."""
         p = self._resolve(p)
+        self._claim(p, [p["NAME"]])
         result = RunResult(p["NAME"])
         self._train(p, result, *self._data(p, "train"), self._data(p, "validate"))
         return self._finish(p, result)
 
     def test(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
-        """Evaluate the current network (or the checkpoint chosen by LOAD_LAST/LOAD_BEST)."""
+        """Evaluate the network trained by this simulator, or the checkpoint of run NAME
+        chosen by LOAD_LAST/LOAD_BEST; writes its outputs under ``NAME_test``."""
         p = self._resolve(p)
-        result = RunResult(p["NAME"])
+        loading = p["LOAD_LAST"] or p["LOAD_BEST"]
+        if not loading and (self.net is None or self.net is not self._trained_net
+                            or repr(self.network_spec(p)) != self._net_key):
+            found = Outputs(p).checkpoints()
+            hint = (f"; OUT_DIR holds {', '.join(found)}: set LOAD_BEST=true or "
+                    f"LOAD_LAST=true to test it" if found else
+                    "; train first (train or train_test), or set LOAD_BEST/LOAD_LAST to test "
+                    "a saved run")
+            raise NothingToTestError(f"test: there is no trained network to test (run "
+                                     f"'{p['NAME']}' in '{p['OUT_DIR']}'){hint}")
+        if loading:
+            self._checkpoint_file(p)
+        test_p = dict(p, NAME=f"{p['NAME']}_test")
+        self._claim(test_p, [test_p["NAME"]], resuming=False)
+        result = RunResult(test_p["NAME"])
         net = self._network(p, result)
-        if p["LOAD_LAST"] or p["LOAD_BEST"]:
+        if loading:
             self._load_checkpoint(p, net)
-        self._test(p, net, result)
-        return self._finish(p, result)
+        Outputs(test_p).write_params(test_p, results_file=False)
+        self._test(test_p, net, result)
+        return self._finish(test_p, result)
 
     def train_test(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
         """``train`` followed by ``test`` on the test split, with the network of the
         best validation epoch when TEST_BEST (and a validation split) is set."""
         p = self._resolve(p)
+        self._claim(p, [p["NAME"]])
         result = RunResult(p["NAME"])
         self._train(p, result, *self._data(p, "train"), self._data(p, "validate"))
         if p["TEST_BEST"] and result.best_epoch is not None and self._best_state is not None:
@@ -145,24 +181,67 @@ class Simulator:
         """N_FOLD-fold cross-validation over the training set: each fold trains a
         fresh network on the other folds and validates on its own."""
         p = self._resolve(p)
+        if p["LOAD_LAST"] or p["LOAD_BEST"]:
+            raise NothingToTestError("cross_validate trains every fold from scratch: unset "
+                                     "LOAD_LAST/LOAD_BEST")
+        fold_names = [f"{p['NAME']}_fold{k}" for k in range(p["N_FOLD"])]
+        largest_fold = -(-p["N_TRAIN"] // p["N_FOLD"])
+        check_recording(p, self.network_spec(p), p["N_TRAIN"] - largest_fold,
+                        "training samples in the smallest fold's training part;")
+        self._claim(p, [p["NAME"]] + fold_names)
         samples, labels = self._data(p, "train")
         folds = np.array_split(np.arange(len(labels)), p["N_FOLD"])
         result = RunResult(p["NAME"])
         for k, held_out in enumerate(folds):
-            fold_p = dict(p, NAME=f"{p['NAME']}_fold{k}", LOAD_LAST=False, LOAD_BEST=False)
+            fold_p = dict(p, NAME=fold_names[k])
             fold = RunResult(fold_p["NAME"])
             train_idx = np.setdiff1d(np.arange(len(labels)), held_out)
             self.net = None
+            self._fold_label = f"fold {k + 1}/{p['N_FOLD']} "
             self._train(fold_p, fold, [samples[i] for i in train_idx], labels[train_idx],
                         ([samples[i] for i in held_out], labels[held_out]))
             result.folds.append(self._finish(fold_p, fold))
+        self._fold_label = ""
         accs = [f.epochs[-1].validation_accuracy for f in result.folds if f.epochs]
         result.best_validation_accuracy = float(np.mean(accs)) if accs else None
         return self._finish(p, result)
 
     # --------------------------------------------------------------- internals
     def _resolve(self, p):
-        return self.p if p is None else validate(p, self.benchmark)
+        return self.p if p is None else self._validated(p)
+
+    def _validated(self, p) -> Dict[str, Any]:
+        """``p`` validated key by key, then the settings that depend on each other and on
+        the network (recording names and [epoch, trial] pairs), before any work starts."""
+        p = validate(p, self.benchmark)
+        try:
+            spec = validate_spec(self.network_spec(p))
+        except ValueError as e:
+            raise ParamError(f"the parameters describe a network that cannot be built: {e}") from e
+        check_recording(p, spec, p["N_TRAIN"])
+        return p
+
+    def _claim(self, p, stems: List[str], resuming: Optional[bool] = None) -> None:
+        """Refuse to start a run that would overwrite another run's files (see module doc)."""
+        if resuming is None:
+            resuming = p["LOAD_LAST"] or p["LOAD_BEST"]
+        if resuming:
+            self._checkpoint_file(p)
+        if not p["WRITE_TO_DISK"] or resuming:
+            return
+        existing = [f for stem in stems for f in Outputs(p, stem).existing()]
+        if not existing:
+            return
+        if p["OVERWRITE"]:
+            for f in existing:
+                os.remove(f)
+            return
+        shown = ", ".join(os.path.basename(f) for f in existing[:4])
+        more = f" and {len(existing) - 4} more" if len(existing) > 4 else ""
+        raise OutputExistsError(
+            f"'{p['OUT_DIR']}' already holds results of a run named '{stems[0]}' ({shown}{more});"
+            f" a run never overwrites another run's results: choose another NAME or OUT_DIR, "
+            f"resume it with LOAD_LAST=true, or set OVERWRITE=true to replace them")
 
     def _data(self, p, split):
         if split == "validate" and p.get("N_VALIDATE", 0) == 0:
@@ -199,18 +278,18 @@ class Simulator:
             if best[0] is not None and os.path.exists(best_file):
                 with np.load(best_file) as data:
                     self._best_state = {k: data[k] for k in data.files}
-        recorder = Recorder(p, net)
+        recorder = Recorder(p, net, out.path("_recordings.npz") if start > 0 else None)
         for epoch in range(start, p["N_EPOCH"]):
             t0 = time.perf_counter()
             schedule.start_epoch()
             batches = self._batches(len(labels), p, rng if p["SHUFFLE"] else None)
             loss_sum = correct = 0.0
-            bar = _progress(p, len(batches), f"epoch {epoch}")
+            bar = _progress(p, len(batches), f"{self._fold_label}epoch {epoch}")
             for trial, idx in enumerate(batches):
                 batch = [samples[i] for i in idx]
                 hook = recorder.before(epoch, trial)
                 res = net.train_step(batch, labels[idx], schedule.current, on_step=hook)
-                recorder.after(epoch, trial, res)
+                recorder.after(epoch, trial, len(idx))
                 schedule.after_batch()
                 loss_sum += res.loss * len(idx)
                 correct += res.correct
@@ -235,7 +314,7 @@ class Simulator:
                 best = (epoch, val_acc)
                 self._best_state = net.state_dict()
             out.epoch_line(stats)
-            _report(p, stats)
+            _report(stats, self._fold_label, bar is not None)
             if p["CHECKPOINT"] and p["WRITE_TO_DISK"]:
                 state = self._checkpoint_state(net, epoch, best, schedule, rng)
                 out.checkpoint("last", state)
@@ -244,6 +323,7 @@ class Simulator:
         result.best_epoch, result.best_validation_accuracy = (
             best if best[0] is not None else (None, None))
         recorder.save(out)
+        self._trained_net = net
 
     def _test(self, p, net, result):
         t0 = time.perf_counter()
@@ -281,13 +361,19 @@ class Simulator:
         state["shuffle_rng"] = np.array(json.dumps(rng.bit_generator.state))
         return state
 
-    def _load_checkpoint(self, p, net, schedule=None, rng=None):
+    @staticmethod
+    def _checkpoint_file(p) -> str:
+        """The checkpoint LOAD_BEST/LOAD_LAST name; an error if it does not exist."""
         which = "best" if p["LOAD_BEST"] else "last"
         path = Outputs(p).checkpoint_path(which)
         if not os.path.exists(path):
-            raise FileNotFoundError(
+            raise CheckpointError(
                 f"{'LOAD_BEST' if which == 'best' else 'LOAD_LAST'} is set but there is no "
                 f"checkpoint {path}; train first (CHECKPOINT=True) or unset it")
+        return path
+
+    def _load_checkpoint(self, p, net, schedule=None, rng=None):
+        path = self._checkpoint_file(p)
         with np.load(path) as data:
             state = {k: data[k] for k in data.files}
         net.load_state_dict(state)
@@ -304,35 +390,45 @@ class Simulator:
             out = Outputs(p)
             if p["TRAINING_PLOT"] and result.epochs:
                 out.training_plot(result)
+            result.files = sorted(set(out.existing()) | {out.path("_summary.json")})
             out.summary(result)
-            result.files = out.files()
         return result
 
 
-class Outputs:
-    """The files of one run under OUT_DIR, all named after NAME."""
+#: The files a run may write, after its stem (NAME, NAME_test or NAME_foldK).
+RUN_FILES = (".json", "_results.txt", "_summary.json", "_checkpoint_last.npz",
+             "_checkpoint_best.npz", "_recordings.npz", "_predictions_validation.npz",
+             "_predictions_test.npz", "_training.png", "_test_predictions.png")
 
-    def __init__(self, p):
+
+class Outputs:
+    """The files of one run under OUT_DIR, all named after its stem (default NAME)."""
+
+    def __init__(self, p, stem: Optional[str] = None):
         self.p = p
+        self.stem = p["NAME"] if stem is None else stem
         self.dir = p["OUT_DIR"]
         if p["WRITE_TO_DISK"]:
             os.makedirs(self.dir, exist_ok=True)
 
     def path(self, suffix: str) -> str:
-        return os.path.join(self.dir, f"{self.p['NAME']}{suffix}")
+        return os.path.join(self.dir, f"{self.stem}{suffix}")
 
-    def files(self) -> List[str]:
-        prefix = self.p["NAME"]
-        return sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir)
-                      if f.startswith(prefix) and not f.startswith(".tmp_"))
+    def existing(self) -> List[str]:
+        """The files of this run that exist now."""
+        return sorted(p for p in (self.path(s) for s in RUN_FILES) if os.path.exists(p))
 
-    def write_params(self, p):
+    def checkpoints(self) -> List[str]:
+        return [os.path.basename(self.checkpoint_path(w)) for w in ("best", "last")
+                if os.path.exists(self.checkpoint_path(w))]
+
+    def write_params(self, p, results_file: bool = True):
         if p["WRITE_TO_DISK"]:
             atomic_write(self.path(".json"), lambda tmp: _write_json(tmp, p))
             header = ("# epoch train_loss train_accuracy validation_loss validation_accuracy "
                       "learning_rate seconds\n")
-            if not (p["LOAD_LAST"] or p["LOAD_BEST"]) or not os.path.exists(
-                    self.path("_results.txt")):
+            if results_file and (not (p["LOAD_LAST"] or p["LOAD_BEST"]) or not os.path.exists(
+                    self.path("_results.txt"))):
                 with open(self.path("_results.txt"), "w") as f:
                     f.write(header)
 
@@ -362,34 +458,60 @@ class Outputs:
         atomic_write(self.path("_recordings.npz"), lambda tmp: _save_npz(tmp, arrays))
 
     def training_plot(self, result: RunResult):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        ep = [e.epoch for e in result.epochs]
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-        axes[0].plot(ep, [e.train_loss for e in result.epochs], label="train")
-        axes[1].plot(ep, [e.train_accuracy for e in result.epochs], label="train")
-        if result.epochs[0].validation_accuracy is not None:
-            axes[0].plot(ep, [e.validation_loss for e in result.epochs], label="validation")
-            axes[1].plot(ep, [e.validation_accuracy for e in result.epochs], label="validation")
-        axes[0].set(xlabel="epoch", ylabel="loss")
-        axes[1].set(xlabel="epoch", ylabel="accuracy")
-        axes[1].legend()
-        fig.tight_layout()
-        fig.savefig(self.path("_training.png"), dpi=100)
-        plt.close(fig)
+        _save_figure(training_figure(result), self.path("_training.png"))
 
     def prediction_plot(self, plane, preds, labels):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(4.5, 4.5))
-        ax.scatter(plane[:, 0], plane[:, 1], c=preds, s=4, cmap="viridis")
-        wrong = preds != labels
-        ax.scatter(plane[wrong, 0], plane[wrong, 1], s=12, marker="x", c="red")
-        ax.set(title=f"test predictions ({wrong.sum()} errors)", xlabel="x", ylabel="y")
-        fig.savefig(self.path("_test_predictions.png"), dpi=100)
-        plt.close(fig)
+        _save_figure(prediction_figure(plane, preds, labels), self.path("_test_predictions.png"))
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save_figure(fig, path):
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    _pyplot().close(fig)
+
+
+def training_figure(result: RunResult):
+    """Loss and accuracy per epoch (train, and validation when there is one)."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+    ep = [e.epoch for e in result.epochs]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    axes[0].plot(ep, [e.train_loss for e in result.epochs], label="train")
+    axes[1].plot(ep, [e.train_accuracy for e in result.epochs], label="train")
+    if result.epochs[0].validation_accuracy is not None:
+        axes[0].plot(ep, [e.validation_loss for e in result.epochs], label="validation")
+        axes[1].plot(ep, [e.validation_accuracy for e in result.epochs], label="validation")
+    axes[0].set(xlabel="epoch", ylabel="loss")
+    axes[1].set(xlabel="epoch", ylabel="accuracy")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def prediction_figure(plane, preds, labels):
+    """Test samples in the input plane, coloured by predicted class; errors marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    colours = plt.get_cmap("viridis")
+    classes = np.unique(np.concatenate([preds, labels]))
+    for c in classes:
+        sel = preds == c
+        ax.scatter(plane[sel, 0], plane[sel, 1], s=4,
+                   color=colours(c / max(classes.max(), 1)), label=f"predicted class {c}")
+    wrong = preds != labels
+    ax.scatter(plane[wrong, 0], plane[wrong, 1], s=12, marker="x", c="red",
+               label="wrong prediction")
+    ax.legend(loc="upper right", fontsize="small", markerscale=2)
+    ax.set(title=f"test predictions ({wrong.sum()} errors)", xlabel="x", ylabel="y")
+    return fig
 
 
 def _write_json(path, obj):
@@ -403,7 +525,9 @@ def _save_npz(path, arrays):
 
 
 def _progress(p, total, desc):
-    if not p["PROGRESS"]:
+    """A tqdm bar on a terminal (none when PROGRESS is off or stderr is not a terminal,
+    where bar redraws would only fill a log file)."""
+    if not p["PROGRESS"] or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, leave=False)
@@ -415,15 +539,17 @@ def _tick(bar, loss, acc):
         bar.update(1)
 
 
-def _report(p, s: EpochStats):
-    """One line per epoch under the progress bars."""
-    if not p["PROGRESS"]:
-        return
-    from tqdm import tqdm
+def _report(s: EpochStats, label: str, bars: bool):
+    """One line per epoch (under the progress bars when they are shown)."""
     val = ("" if s.validation_accuracy is None else
            f", validation loss {s.validation_loss:.4f} accuracy {s.validation_accuracy:.4f}")
-    tqdm.write(f"epoch {s.epoch}: train loss {s.train_loss:.4f} accuracy "
-               f"{s.train_accuracy:.4f}{val} ({s.seconds:.1f} s)")
+    line = (f"{label}epoch {s.epoch}: train loss {s.train_loss:.4f} accuracy "
+            f"{s.train_accuracy:.4f}{val} ({s.seconds:.1f} s)")
+    if bars:
+        from tqdm import tqdm
+        tqdm.write(line)
+    else:
+        print(line, flush=True)
 
 
 def _close(bar):

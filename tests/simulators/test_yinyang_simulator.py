@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from genn_eventprop import cli
+from genn_eventprop.errors import CheckpointError
 from genn_eventprop.params import ParamError
 from genn_eventprop.simulators.yinyang import YinYangModel, p as default_p, yinyang
 
@@ -67,8 +68,11 @@ def test_recordings_have_documented_shapes(tmp_path):
     sim.train_test(p)
     rec = np.load(tmp_path / "yinyang_recordings.npz")
     times, ids = rec["spikes/input/e0_t0/times"], rec["spikes/input/e0_t0/ids"]
-    assert sorted(ids.tolist()) == [0, 1, 2, 3, 4]       # one spike per input neuron
-    assert times.min() == pytest.approx(0.2)            # bias at 2 dt
+    samples = rec["spikes/input/e0_t0/samples"]
+    assert np.array_equal(np.bincount(samples), [5] * 32)   # every sample of the batch
+    for b in (0, 31):                                        # one spike per input neuron
+        assert sorted(ids[samples == b].tolist()) == [0, 1, 2, 3, 4]
+    assert times.min() == pytest.approx(0.2)                 # bias at 2 dt
     assert "spikes/hidden/e0_t0/times" in rec.files
     assert rec["neurons/hidden/V/e0_t1"].shape == (300, 32, 60)
     assert rec["synapses/in_to_hid/g/e0_t2"].shape == (5, 60)
@@ -111,7 +115,7 @@ def test_bad_parameters_are_named(key, value, match):
 
 def test_missing_checkpoint_is_explained(tmp_path):
     p = small(tmp_path, LOAD_LAST=True)
-    with pytest.raises(FileNotFoundError, match="yinyang_checkpoint_last.npz"):
+    with pytest.raises(CheckpointError, match="yinyang_checkpoint_last.npz"):
         YinYangModel(p).train()
 
 
@@ -133,9 +137,11 @@ def test_cli_runs_and_reports(tmp_path, capsys):
 
 def test_cli_params_file_list_and_errors(tmp_path, capsys):
     f = tmp_path / "p.json"
-    f.write_text(json.dumps({"N_EPOCH": 0, "N_TEST": 64, "N_VALIDATE": 0,
-                             "OUT_DIR": str(tmp_path), "PROGRESS": False}))
-    assert cli.main(["yinyang", "--params", str(f), "--mode", "test"]) == 0
+    f.write_text(json.dumps({"N_EPOCH": 1, "N_TRAIN": 64, "N_TEST": 64, "N_VALIDATE": 0,
+                             "NUM_HIDDEN": 20, "OUT_DIR": str(tmp_path), "PROGRESS": False}))
+    assert cli.main(["yinyang", "--params", str(f), "--mode", "train"]) == 0
+    assert cli.main(["yinyang", "--params", str(f), "--mode", "test",
+                     "--set", "LOAD_LAST=true"]) == 0
     assert cli.main(["yinyang", "--list-params"]) == 0
     listing = capsys.readouterr().out
     assert "NUM_HIDDEN" in listing and "200" in listing
