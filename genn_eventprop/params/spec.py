@@ -28,8 +28,11 @@ class ParamSpec:
     choices: Optional[Sequence[Any]] = None
     item: Optional[Callable[[str, Any], Any]] = None
     nullable: bool = False
+    convert: Optional[Callable[[str, Any], Any]] = None
 
     def check(self, key: str, value: Any) -> Any:
+        if self.convert is not None:
+            return self.convert(key, value)
         if value is None and self.nullable:
             return value
         kinds = self.kinds or (type(self.default),)
@@ -60,8 +63,23 @@ def flag(default, doc) -> ParamSpec:
     return ParamSpec(default, doc, (bool,))
 
 
-def text(default, doc, choices=None) -> ParamSpec:
-    return ParamSpec(default, doc, (str,), choices=choices)
+def text(default, doc, choices=None, nullable=False) -> ParamSpec:
+    return ParamSpec(default, doc, (str,), choices=choices, nullable=nullable)
+
+
+def checked(default, doc, convert: Callable[[str, Any], Any]) -> ParamSpec:
+    """A parameter validated (and normalised) by ``convert(key, value)``."""
+    return ParamSpec(default, doc, convert=convert)
+
+
+def fixed(value, doc) -> ParamSpec:
+    """A key of the original kept so that its scripts run: only ``value`` (its no-op
+    setting here) is accepted; ``doc`` says why and what to use instead."""
+    def convert(key, given):
+        if given != value or type(given) is not type(value):
+            raise ParamError(f"'{key}' = {given!r} cannot be honoured: {doc}")
+        return given
+    return ParamSpec(value, doc, convert=convert)
 
 
 def _epoch_trial(key, value):

@@ -65,7 +65,7 @@ class RunResult:
     last evaluation of each phase (with COLLECT_CONFUSION); ``folds``: results of
     each fold (cross_validate); ``timing``: seconds per phase; ``tape_overflow``:
     spikes without backward pass (raise N_MAX_SPIKE if non-zero); ``files``:
-    the files written.
+    the files written; ``fold_summary``: cross_validate's fold accuracies, mean, sd.
     """
     name: str
     epochs: List[EpochStats] = field(default_factory=list)
@@ -78,6 +78,7 @@ class RunResult:
     timing: Dict[str, float] = field(default_factory=dict)
     tape_overflow: int = 0
     files: List[str] = field(default_factory=list)
+    fold_summary: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -96,6 +97,13 @@ def atomic_write(path: str, write) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _take(samples: Samples, idx) -> Samples:
+    """A subset of samples: compact sets (``subset``) stay compact."""
+    if hasattr(samples, "subset"):
+        return samples.subset(idx)
+    return [samples[i] for i in idx]
 
 
 def _umask() -> int:
@@ -129,6 +137,27 @@ class Simulator:
     def input_plane(self, split: str, p: Dict[str, Any]) -> Optional[np.ndarray]:
         """2-d coordinates of the samples for prediction plots (None: no plot)."""
         return None
+
+    def epoch_data(self, p, samples: Samples, labels: np.ndarray, epoch: int,
+                   rng: np.random.Generator) -> Tuple[Samples, np.ndarray]:
+        """The training data of one epoch (augmentation, class balancing); default as is."""
+        return samples, labels
+
+    def after_epoch(self, p, net: EventPropNetwork, spike_totals: Dict[str, np.ndarray]) -> None:
+        """Called after every training epoch with each hidden population's spikes per
+        neuron summed over the epoch (e.g. to rewire silent neurons); default nothing."""
+
+    def folds(self, p, samples: Samples, labels: np.ndarray) -> List[Tuple[str, np.ndarray,
+                                                                          np.ndarray]]:
+        """Cross-validation folds: (name, training indices, validation indices).
+        Default: N_FOLD contiguous folds of the training data."""
+        held = np.array_split(np.arange(len(labels)), p["N_FOLD"])
+        everything = np.arange(len(labels))
+        return [(f"fold{k}", np.setdiff1d(everything, h), h) for k, h in enumerate(held)]
+
+    def fold_training_size(self, p) -> int:
+        """Training samples per epoch of the smallest fold (to check recording times)."""
+        return p["N_TRAIN"] - -(-p["N_TRAIN"] // p["N_FOLD"])
 
     # -------------------------------------------------------------- public API
     def train(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
@@ -178,32 +207,34 @@ class Simulator:
         return self._finish(p, result)
 
     def cross_validate(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
-        """N_FOLD-fold cross-validation over the training set: each fold trains a
-        fresh network on the other folds and validates on its own."""
+        """Cross-validation over the training data (``folds``): each fold trains a fresh
+        network on the rest and validates on its own part; the summary holds every
+        fold's result and the mean and spread of their final validation accuracies."""
         p = self._resolve(p)
         if p["LOAD_LAST"] or p["LOAD_BEST"]:
             raise NothingToTestError("cross_validate trains every fold from scratch: unset "
                                      "LOAD_LAST/LOAD_BEST")
-        fold_names = [f"{p['NAME']}_fold{k}" for k in range(p["N_FOLD"])]
-        largest_fold = -(-p["N_TRAIN"] // p["N_FOLD"])
-        check_recording(p, self.network_spec(p), p["N_TRAIN"] - largest_fold,
+        check_recording(p, self.network_spec(p), self.fold_training_size(p),
                         "training samples in the smallest fold's training part;")
-        self._claim(p, [p["NAME"]] + fold_names)
         samples, labels = self._data(p, "train")
-        folds = np.array_split(np.arange(len(labels)), p["N_FOLD"])
+        folds = self.folds(p, samples, labels)
+        fold_names = [f"{p['NAME']}_{name}" for name, _, _ in folds]
+        self._claim(p, [p["NAME"]] + fold_names)
         result = RunResult(p["NAME"])
-        for k, held_out in enumerate(folds):
-            fold_p = dict(p, NAME=fold_names[k])
-            fold = RunResult(fold_p["NAME"])
-            train_idx = np.setdiff1d(np.arange(len(labels)), held_out)
+        for k, ((_, train_idx, held_out), fold_name) in enumerate(zip(folds, fold_names)):
+            fold_p = dict(p, NAME=fold_name)
+            fold = RunResult(fold_name)
             self.net = None
-            self._fold_label = f"fold {k + 1}/{p['N_FOLD']} "
-            self._train(fold_p, fold, [samples[i] for i in train_idx], labels[train_idx],
-                        ([samples[i] for i in held_out], labels[held_out]))
+            self._fold_label = f"fold {k + 1}/{len(folds)} "
+            self._train(fold_p, fold, _take(samples, train_idx), labels[train_idx],
+                        (_take(samples, held_out), labels[held_out]))
             result.folds.append(self._finish(fold_p, fold))
         self._fold_label = ""
         accs = [f.epochs[-1].validation_accuracy for f in result.folds if f.epochs]
-        result.best_validation_accuracy = float(np.mean(accs)) if accs else None
+        if accs:
+            result.best_validation_accuracy = float(np.mean(accs))
+            result.fold_summary = {"validation_accuracy": accs, "mean": float(np.mean(accs)),
+                                   "sd": float(np.std(accs)), "folds": fold_names}
         return self._finish(p, result)
 
     # --------------------------------------------------------------- internals
@@ -279,11 +310,14 @@ class Simulator:
                 with np.load(best_file) as data:
                     self._best_state = {k: data[k] for k in data.files}
         recorder = Recorder(p, net, out.path("_recordings.npz") if start > 0 else None)
+        all_samples, all_labels = samples, labels
         for epoch in range(start, p["N_EPOCH"]):
             t0 = time.perf_counter()
             schedule.start_epoch()
+            samples, labels = self.epoch_data(p, all_samples, all_labels, epoch, rng)
             batches = self._batches(len(labels), p, rng if p["SHUFFLE"] else None)
             loss_sum = correct = 0.0
+            spike_totals: Dict[str, np.ndarray] = {}
             bar = _progress(p, len(batches), f"{self._fold_label}epoch {epoch}")
             for trial, idx in enumerate(batches):
                 batch = [samples[i] for i in idx]
@@ -294,9 +328,13 @@ class Simulator:
                 loss_sum += res.loss * len(idx)
                 correct += res.correct
                 result.tape_overflow += sum(res.tape_overflow.values())
+                for pop, counts in res.spike_counts.items():
+                    if pop.startswith("h"):
+                        spike_totals[pop] = spike_totals.get(pop, 0) + counts.sum(axis=0)
                 _tick(bar, loss_sum / ((trial * p["N_BATCH"]) + len(idx)),
                       correct / ((trial * p["N_BATCH"]) + len(idx)))
             _close(bar)
+            self.after_epoch(p, net, spike_totals)
             result.timing["train"] = result.timing.get("train", 0.0) + time.perf_counter() - t0
             val_loss = val_acc = None
             if validation is not None:

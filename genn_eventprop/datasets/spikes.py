@@ -1,0 +1,79 @@
+"""Spike samples on the simulation grid, stored compactly.
+
+``GridSpikes`` holds many samples as flat arrays (time step, channel) plus
+offsets, and behaves as a read-only sequence of samples ``(times_ms, ids)``
+as the simulators expect. ``to_grid`` turns raw spike times (ms) into it the
+way the original code prepared SHD/SSC (tonic's ``CropTime`` and its own
+``EventsToGrid``): spikes after ``crop_ms`` are dropped, times are scaled by
+``rescale_t`` and channels by ``rescale_x`` (floor), spikes at or after the
+trial end are dropped, and each (channel, step of ``dt``) keeps one spike, at
+the start of the step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, Tuple
+
+import numpy as np
+
+
+@dataclass
+class GridSpikes:
+    """Samples as flat arrays: ``steps`` (int32), ``ids`` (uint16), ``offsets`` (n+1),
+    with ``labels`` and ``speakers`` (-1: unknown) per sample; ``dt`` in ms."""
+    steps: np.ndarray
+    ids: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+    speakers: np.ndarray
+    dt: float
+    n_channels: int
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i) -> Tuple[np.ndarray, np.ndarray]:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.steps[a:b] * self.dt, self.ids[a:b].astype(np.int64)
+
+    def spike_counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def subset(self, indices: Sequence[int]) -> "GridSpikes":
+        """The samples ``indices`` (in that order), as a new compact set."""
+        idx = np.asarray(indices, dtype=np.int64)
+        counts = self.spike_counts()[idx]
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        take = (np.repeat(self.offsets[idx] - offsets[:-1], counts)
+                + np.arange(offsets[-1], dtype=np.int64))
+        return GridSpikes(self.steps[take], self.ids[take], offsets, self.labels[idx],
+                          self.speakers[idx], self.dt, self.n_channels)
+
+
+def to_grid(times_ms: np.ndarray, units: np.ndarray, offsets: np.ndarray, labels, speakers,
+            dt: float, trial_ms: float, n_channels: int, rescale_t: float = 1.0,
+            rescale_x: float = 1.0, crop_ms: float = 1000.0) -> Tuple[GridSpikes, int]:
+    """Raw spikes of many samples -> ``GridSpikes``; also returns how many spikes were
+    dropped for falling after ``crop_ms`` or the trial end (duplicates in a grid cell
+    are merged, not counted as dropped)."""
+    times_ms = np.asarray(times_ms, dtype=np.float64)
+    units = np.asarray(units)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n = len(offsets) - 1
+    sample = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    t = times_ms * rescale_t
+    keep = (times_ms < crop_ms) & (t < trial_ms)
+    dropped = int((~keep).sum())
+    t, x, sample = t[keep], np.floor(units[keep] * rescale_x).astype(np.int64), sample[keep]
+    n_x = max(int(n_channels * rescale_x), 1)
+    steps = np.floor(t / dt).astype(np.int64)
+    n_steps = int(round(trial_ms / dt)) + 1
+    key = np.unique((sample * n_steps + steps) * n_x + x)
+    sample = key // (n_steps * n_x)
+    steps = (key // n_x) % n_steps
+    x = key % n_x
+    new_offsets = np.concatenate(([0], np.cumsum(np.bincount(sample, minlength=n))))
+    grid = GridSpikes(steps.astype(np.int32), x.astype(np.uint16), new_offsets.astype(np.int64),
+                      np.asarray(labels, dtype=np.int64), np.asarray(speakers, dtype=np.int64),
+                      float(dt), n_x)
+    return grid, dropped
