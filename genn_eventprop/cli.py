@@ -10,6 +10,7 @@ stderr and exit status 2; a traceback means a bug.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Any, Dict, List, Optional
@@ -20,9 +21,14 @@ from .params import BENCHMARKS, ParamError, describe
 MODES = ("train_test", "train", "test", "cross_validate")
 
 
-def _simulators():
-    from .simulators.yinyang import YinYangModel
-    return {"yinyang": YinYangModel}
+#: Benchmark -> (module, class) of its simulator, imported when used.
+SIMULATORS = {"yinyang": ("yinyang", "YinYangModel"), "shd": ("shd", "SHDModel"),
+              "ssc": ("shd", "SSCModel")}
+
+
+def simulator_class(benchmark: str):
+    module, name = SIMULATORS[benchmark]
+    return getattr(importlib.import_module(f"genn_eventprop.simulators.{module}"), name)
 
 
 def parse_value(text: str) -> Any:
@@ -57,44 +63,96 @@ def list_params(benchmark: str) -> str:
     return "\n".join(f"{k:<{width}}  {json.dumps(d):<14}  {doc}" for k, d, doc in rows)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _benchmark_parser(prog: str, benchmark: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="genn-eventprop",
-        description="Train spiking networks with EventProp. Benchmarks: "
-                    + ", ".join(BENCHMARKS) + ".")
-    parser.add_argument("benchmark", choices=sorted(BENCHMARKS), help="benchmark to run")
+        prog=prog, description="Train spiking networks with EventProp. Benchmarks: "
+                               + ", ".join(BENCHMARKS) + "; 'genn-eventprop data shd|ssc' "
+                               "downloads data.")
+    if benchmark is None:
+        parser.add_argument("benchmark", choices=sorted(BENCHMARKS), help="benchmark to run")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a parameter (repeatable)")
     parser.add_argument("--params", metavar="FILE", help="JSON file of parameters")
     parser.add_argument("--mode", choices=MODES, default="train_test")
     parser.add_argument("--list-params", action="store_true",
                         help="print every parameter with its default and doc, then exit")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(benchmark: str, argv: Optional[List[str]] = None, base: Optional[Dict[str, Any]] = None,
+        prog: str = "genn-eventprop") -> int:
+    """Run ``benchmark`` with ``base`` overrides, then ``--params``/``--set`` from ``argv``
+    (what ``genn-eventprop <benchmark>`` and the example scripts do); returns the exit
+    status: 0, or 2 after a one-line message for a user error."""
+    args = _benchmark_parser(prog, benchmark).parse_args(argv)
     if args.list_params:
-        print(list_params(args.benchmark))
+        print(list_params(benchmark))
         return 0
     try:
-        p = build_params(args)
-        sim = _simulators()[args.benchmark](p)
+        p = dict(base or {})
+        p.update(build_params(args))
+        sim = simulator_class(benchmark)(p)
         result = getattr(sim, args.mode)(sim.p)
     except UserError as e:
-        print(f"genn-eventprop: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("genn-eventprop: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    _report(result, sim.p)
+    return 0
+
+
+def _report(result, p) -> None:
     if result.test_accuracy is not None:
         print(f"test accuracy: {result.test_accuracy:.4f} (loss {result.test_loss:.4f})")
     if result.epochs and result.epochs[-1].validation_accuracy is not None:
         print(f"validation accuracy (last epoch): {result.epochs[-1].validation_accuracy:.4f}")
-    if result.folds:
-        print(f"cross-validation accuracy (mean of {len(result.folds)} folds): "
-              f"{result.best_validation_accuracy:.4f}")
+    if result.fold_summary:
+        f = result.fold_summary
+        print(f"cross-validation accuracy ({len(f['validation_accuracy'])} folds): "
+              f"mean {f['mean']:.4f}, sd {f['sd']:.4f}")
     if result.tape_overflow:
         print(f"warning: {result.tape_overflow} spikes did not fit the tape "
               f"(raise N_MAX_SPIKE)", file=sys.stderr)
-    print(f"results in {sim.p['OUT_DIR']} ({result.name}_*)")
+    print(f"results in {p['OUT_DIR']} ({result.name}_*)")
+
+
+def data_main(argv: List[str]) -> int:
+    """``genn-eventprop data shd|ssc [--dir DIR] [--url URL]``: download a data set."""
+    parser = argparse.ArgumentParser(
+        prog="genn-eventprop data",
+        description="Download the official data files (checksum-verified, resumable).")
+    parser.add_argument("dataset", choices=("shd", "ssc"))
+    parser.add_argument("--dir", default=None,
+                        help="destination folder (default: $GENN_EVENTPROP_DATA, else ./data)")
+    parser.add_argument("--url", default=None, help="base URL (default: the official site)")
+    args = parser.parse_args(argv)
+    from .datasets.download import download_dataset
+    import os
+    dest = args.dir or os.environ.get("GENN_EVENTPROP_DATA") or "data"
+    try:
+        kwargs = {"base_url": args.url} if args.url else {}
+        paths = download_dataset(args.dataset, dest, **kwargs)
+    except UserError as e:
+        print(f"genn-eventprop data: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"genn-eventprop data: error: download failed: {e}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(path)
     return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "data":
+        return data_main(argv[1:])
+    if argv and argv[0] in BENCHMARKS:
+        return run(argv[0], argv[1:])
+    _benchmark_parser("genn-eventprop").parse_args(argv)
+    return 2
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ import difflib
 from typing import Any, Dict, List, Tuple
 
 from .spec import ParamError, ParamSpec
+from .shd import SHD, SSC
 from .yinyang import YINYANG
 
-BENCHMARKS: Dict[str, Dict[str, ParamSpec]] = {"yinyang": YINYANG}
+BENCHMARKS: Dict[str, Dict[str, ParamSpec]] = {"yinyang": YINYANG, "shd": SHD, "ssc": SSC}
 
 
 def _specs(benchmark: str) -> Dict[str, ParamSpec]:

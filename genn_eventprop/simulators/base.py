@@ -155,6 +155,10 @@ class Simulator:
         everything = np.arange(len(labels))
         return [(f"fold{k}", np.setdiff1d(everything, h), h) for k, h in enumerate(held)]
 
+    def cross_validation_data(self, p) -> Tuple[Samples, np.ndarray]:
+        """The data the folds are cut from; default the training split."""
+        return self._data(p, "train")
+
     def fold_training_size(self, p) -> int:
         """Training samples per epoch of the smallest fold (to check recording times)."""
         return p["N_TRAIN"] - -(-p["N_TRAIN"] // p["N_FOLD"])
@@ -216,7 +220,7 @@ class Simulator:
                                      "LOAD_LAST/LOAD_BEST")
         check_recording(p, self.network_spec(p), self.fold_training_size(p),
                         "training samples in the smallest fold's training part;")
-        samples, labels = self._data(p, "train")
+        samples, labels = self.cross_validation_data(p)
         folds = self.folds(p, samples, labels)
         fold_names = [f"{p['NAME']}_{name}" for name, _, _ in folds]
         self._claim(p, [p["NAME"]] + fold_names)
