@@ -45,7 +45,7 @@ COMMON: Dict[str, ParamSpec] = {
     "HIDDEN_NEURON_TYPE": text("LIF", "hidden neuron model", HIDDEN_TYPES),
     "OUTPUT_NEURON_TYPE": text("LI", "output neuron model of the voltage losses (first-spike "
                                      "losses use spiking LIF outputs)", OUTPUT_TYPES),
-    "LOSS_TYPE": text("sum_weigh_exp", "loss", LOSS_TYPES),
+    "LOSS_TYPE": text("sum_weigh_exp", "loss function (docs/eventprop.md lists them)", LOSS_TYPES),
     "TAU_SYN": num(5.0, "synaptic time constant (ms)", low=1e-3),
     "TAU_MEM": num(20.0, "membrane time constant of hidden neurons (ms)", low=1e-3),
     "TAU_MEM_OUTPUT": num(None, "membrane time constant of output neurons (ms; None: TAU_MEM)",

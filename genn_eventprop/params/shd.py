@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..datasets.augment import check_augmentation
 from .common import COMMON, with_defaults
 from .spec import ParamError, checked, fixed, flag, num, text
 
@@ -37,6 +38,10 @@ def _augmentation(key: str, value: Any):
     if not isinstance(value, dict):
         raise ParamError(f"'{key}' must be a dict of augmentation name -> setting, got "
                          f"{type(value).__name__} {value!r}")
+    try:
+        check_augmentation(value)
+    except ValueError as e:
+        raise ParamError(f"'{key}': {e}") from e
     return dict(value)
 
 
@@ -51,7 +56,8 @@ SHD = with_defaults(
                            integer=True),
      "MODEL_SEED": fixed(None, "the network is seeded by SEED here; set SEED"),
      "N_TRAIN": num(7644, "training samples per epoch (with N_VALIDATE = 512: all 8156 of "
-                          "SHD's training file)", low=1, integer=True),
+                          "SHD's training file; None: every sample not used for "
+                          "validation)", low=1, integer=True, nullable=True),
      "N_VALIDATE": num(512, "validation samples: drawn from the training file with "
                             "EVALUATION='random', taken from the validation file with "
                             "'validation_set'; 0: no validation (also with 'speaker')",
@@ -88,6 +94,10 @@ SHD = with_defaults(
                                           "yet"),
      "DEBUG_HIDDEN_N": fixed(False, "hidden spike counts are not reported per trial; record "
                                     "them with REC_SPIKES"),
+     "TRAIN_TAUM": fixed(False, "the original trained tau_m alone; TRAIN_TAU trains tau_m "
+                                "and tau_syn with exact gradients"),
+     "TAUM_OUTPUT_EPOCH_TRIAL": fixed([], "trained time constants are saved in the "
+                                          "checkpoints (tau/...)"),
      "N_FOLD": num(5, "cross_validate with EVALUATION='random': number of folds", low=2,
                    integer=True)},
     NAME="shd", DT_MS=1.0, TRIAL_MS=1400.0, N_EPOCH=100, NUM_HIDDEN=256,
@@ -96,4 +106,4 @@ SHD = with_defaults(
 
 
 SSC = with_defaults(SHD, NAME="ssc", DATA_SET="SSC", EVALUATION="validation_set",
-                    N_TRAIN=75466, N_VALIDATE=9981)
+                    N_TRAIN=None, N_VALIDATE=9981)

@@ -65,7 +65,9 @@ class RunResult:
     last evaluation of each phase (with COLLECT_CONFUSION); ``folds``: results of
     each fold (cross_validate); ``timing``: seconds per phase; ``tape_overflow``:
     spikes without backward pass (raise N_MAX_SPIKE if non-zero); ``files``:
-    the files written; ``fold_summary``: cross_validate's fold accuracies, mean, sd.
+    the files written; ``fold_summary``: cross_validate's fold accuracies, mean, sd;
+    ``data_report``: counts of what data preparation did (spikes dropped, samples
+    added by augmentation), summed over epochs.
     """
     name: str
     epochs: List[EpochStats] = field(default_factory=list)
@@ -79,6 +81,7 @@ class RunResult:
     tape_overflow: int = 0
     files: List[str] = field(default_factory=list)
     fold_summary: Dict[str, Any] = field(default_factory=dict)
+    data_report: Dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -139,9 +142,11 @@ class Simulator:
         return None
 
     def epoch_data(self, p, samples: Samples, labels: np.ndarray, epoch: int,
-                   rng: np.random.Generator) -> Tuple[Samples, np.ndarray]:
-        """The training data of one epoch (augmentation, class balancing); default as is."""
-        return samples, labels
+                   rng: np.random.Generator) -> Tuple[Samples, np.ndarray, Dict[str, int]]:
+        """The training data of one epoch (augmentation, class balancing) and a report of
+        counts (spikes dropped, samples added), summed into ``RunResult.data_report``;
+        default the data as they are."""
+        return samples, labels, {}
 
     def after_epoch(self, p, net: EventPropNetwork, spike_totals: Dict[str, np.ndarray]) -> None:
         """Called after every training epoch with each hidden population's spikes per
@@ -161,7 +166,8 @@ class Simulator:
 
     def fold_training_size(self, p) -> int:
         """Training samples per epoch of the smallest fold (to check recording times)."""
-        return p["N_TRAIN"] - -(-p["N_TRAIN"] // p["N_FOLD"])
+        n = self.training_size(p)
+        return n - -(-n // p["N_FOLD"])
 
     # -------------------------------------------------------------- public API
     def train(self, p: Optional[Dict[str, Any]] = None) -> RunResult:
@@ -253,8 +259,12 @@ class Simulator:
             spec = validate_spec(self.network_spec(p))
         except ValueError as e:
             raise ParamError(f"the parameters describe a network that cannot be built: {e}") from e
-        check_recording(p, spec, p["N_TRAIN"])
+        check_recording(p, spec, self.training_size(p))
         return p
+
+    def training_size(self, p) -> int:
+        """Training samples per epoch (before augmentation)."""
+        return p["N_TRAIN"]
 
     def _claim(self, p, stems: List[str], resuming: Optional[bool] = None) -> None:
         """Refuse to start a run that would overwrite another run's files (see module doc)."""
@@ -318,7 +328,9 @@ class Simulator:
         for epoch in range(start, p["N_EPOCH"]):
             t0 = time.perf_counter()
             schedule.start_epoch()
-            samples, labels = self.epoch_data(p, all_samples, all_labels, epoch, rng)
+            samples, labels, report = self.epoch_data(p, all_samples, all_labels, epoch, rng)
+            for key, count in report.items():
+                result.data_report[key] = result.data_report.get(key, 0) + count
             batches = self._batches(len(labels), p, rng if p["SHUFFLE"] else None)
             loss_sum = correct = 0.0
             spike_totals: Dict[str, np.ndarray] = {}
@@ -373,7 +385,7 @@ class Simulator:
         result.test_loss, result.test_accuracy, preds = self._evaluate(
             p, net, samples, labels, "test", result)
         result.timing["test"] = result.timing.get("test", 0.0) + time.perf_counter() - t0
-        plane = self.input_plane("test", p) if p["FANCY_PLOTS"] else None
+        plane = self.input_plane("test", p) if p.get("FANCY_PLOTS") else None
         if plane is not None and p["WRITE_TO_DISK"]:
             Outputs(p).prediction_plot(plane, preds, labels)
 
@@ -427,7 +439,12 @@ class Simulator:
         best = (None if best_epoch < 0 else best_epoch, float(state["best_accuracy"]))
         return int(state["epoch"]) + 1, best, schedule, rng
 
+    def preparation_report(self) -> Dict[str, int]:
+        """Counts of what loading the data dropped (e.g. spikes past the trial end)."""
+        return {}
+
     def _finish(self, p, result):
+        result.data_report.update(self.preparation_report())
         if p["WRITE_TO_DISK"]:
             out = Outputs(p)
             if p["TRAINING_PLOT"] and result.epochs:

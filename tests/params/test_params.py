@@ -69,3 +69,29 @@ def test_unknown_benchmark():
         defaults("mnist_")
     with pytest.raises(ParamError, match="must be a dict"):
         validate([("N_BATCH", 3)], "yinyang")
+
+
+def test_original_shd_keys_are_all_accepted():
+    """Every key of the original simulator_SHD.py p dict."""
+    original = ["NAME", "DEBUG_HIDDEN_N", "OUT_DIR", "DT_MS", "BUILD", "TIMING",
+                "TRAIN_DATA_SEED", "TEST_DATA_SEED", "MODEL_SEED", "TRIAL_MS", "N_MAX_SPIKE",
+                "N_BATCH", "N_TRAIN", "N_VALIDATE", "N_EPOCH", "SHUFFLE", "NUM_HIDDEN",
+                "RECURRENT", "TAU_SYN", "TAU_MEM", "TAU_MEM_OUTPUT", "V_THRESH", "V_RESET",
+                "PDROP_INPUT", "PDROP_HIDDEN", "REG_TYPE", "LBD_UPPER", "LBD_LOWER", "NU_UPPER",
+                "NU_LOWER", "RHO_UPPER", "GLB_UPPER", "REWIRE_SILENT", "REWIRE_LIFT",
+                "HIDDEN_NEURON_TYPE", "TAU_B", "B_INCR", "INPUT_HIDDEN_MEAN",
+                "INPUT_HIDDEN_STD", "HIDDEN_OUTPUT_MEAN", "HIDDEN_OUTPUT_STD",
+                "HIDDEN_HIDDEN_MEAN", "HIDDEN_HIDDEN_STD", "HIDDEN_HIDDENFWD_MEAN",
+                "HIDDEN_HIDDENFWD_STD", "ETA", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS",
+                "W_OUTPUT_EPOCH_TRIAL", "SPK_REC_STEPS", "REC_SPIKES_EPOCH_TRIAL", "REC_SPIKES",
+                "REC_NEURONS_EPOCH_TRIAL", "REC_NEURONS", "REC_SYNAPSES_EPOCH_TRIAL",
+                "REC_SYNAPSES", "WRITE_TO_DISK", "LOAD_LAST", "LOSS_TYPE", "EVALUATION",
+                "CUDA_VISIBLE_DEVICES", "AVG_SNSUM", "REDUCED_CLASSES", "AUGMENTATION",
+                "DOWNLOAD_SHD", "COLLECT_CONFUSION", "REC_PREDICTIONS", "TAU_0", "TAU_1",
+                "ALPHA", "TAU_ACCUMULATOR", "HIDDEN_NOISE", "SPEAKER_LEFT", "RESCALE_T",
+                "RESCALE_X", "MIN_TAU_M", "N_HID_LAYER", "EMA_ALPHA1", "EMA_ALPHA2", "ETA_FAC",
+                "MIN_EPOCH_ETA_FIXED", "BALANCE_TRAIN_CLASSES", "BALANCE_EVAL_CLASSES",
+                "DATA_SET", "DATA_BUFFER_NAME", "N_INPUT_DELAY", "INPUT_DELAY", "TRAIN_TAUM",
+                "TAUM_OUTPUT_EPOCH_TRIAL"]
+    missing = [k for k in original if k not in defaults("shd")]
+    assert not missing, missing
