@@ -613,10 +613,6 @@ class EventPropNetwork:
                 lost = self._read(pop, "tape_lost")[:n]
                 counts[name] = (taped + lost).astype(np.int64)
                 overflow[name] = int(lost.sum())
-        if any(overflow.values()):
-            warnings.warn(f"spike tape overflow (spikes without backward pass): "
-                          f"{ {k: v for k, v in overflow.items() if v} }; raise n_max_spike "
-                          f"(now {self.spec.n_max_spike})", RuntimeWarning, stacklevel=3)
         inp = self.pops["input"]
         deferred = int(self._read(inp, "deferred")[:n].sum())
         unemitted = int((self._read(inp, "endSpike") - self._read(inp, "startSpike"))[:n].sum())
@@ -674,6 +670,15 @@ class EventPropNetwork:
             drive[:n] = regulariser(counts, tau_m, self.spec.reg)
             self._write(pop, "reg_drive", drive)
 
+    def _warn_overflow(self, res: BatchResult) -> None:
+        """Spikes beyond the tape have no backward pass: say so whenever gradients are
+        computed (a forward pass alone loses nothing; its counts stay exact)."""
+        if any(res.tape_overflow.values()):
+            warnings.warn(f"spike tape overflow (spikes without backward pass): "
+                          f"{ {k: v for k, v in res.tape_overflow.items() if v} }; raise "
+                          f"n_max_spike (now {self.spec.n_max_spike})", RuntimeWarning,
+                          stacklevel=3)
+
     def _backward(self, labels, n):
         y = np.zeros((self.spec.batch_size, self.spec.n_output))
         y[np.arange(n), labels] = 1.0
@@ -692,6 +697,7 @@ class EventPropNetwork:
         "POP.tau_m"/"POP.tau_syn" (per neuron) for populations that train them.
         """
         res = self.forward(batch, labels, training)
+        self._warn_overflow(res)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         grads = {}
@@ -782,6 +788,7 @@ class EventPropNetwork:
         """Forward (training mode), backward and one Adam step on every trained
         quantity; returns the forward result (``on_step`` as in ``forward``)."""
         res = self.forward(batch, labels, training=True, on_step=on_step)
+        self._warn_overflow(res)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         self._adam_steps += 1

@@ -52,28 +52,46 @@ class GridSpikes:
 
 def to_grid(times_ms: np.ndarray, units: np.ndarray, offsets: np.ndarray, labels, speakers,
             dt: float, trial_ms: float, n_channels: int, rescale_t: float = 1.0,
-            rescale_x: float = 1.0, crop_ms: float = 1000.0) -> Tuple[GridSpikes, int]:
+            rescale_x: float = 1.0, crop_ms: float = 1000.0,
+            chunk: int = 2000) -> Tuple[GridSpikes, int]:
     """Raw spikes of many samples -> ``GridSpikes``; also returns how many spikes were
     dropped for falling after ``crop_ms`` or the trial end (duplicates in a grid cell
-    are merged, not counted as dropped)."""
-    times_ms = np.asarray(times_ms, dtype=np.float64)
-    units = np.asarray(units)
+    are merged, not counted as dropped). Works through ``chunk`` samples at a time so
+    that the temporary arrays stay small whatever the data set's size."""
     offsets = np.asarray(offsets, dtype=np.int64)
+    n = len(offsets) - 1
+    n_x = max(int(n_channels * rescale_x), 1)
+    steps_out, ids_out, counts_out, dropped = [], [], [], 0
+    for first in range(0, n, chunk):
+        last = min(first + chunk, n)
+        a, b = int(offsets[first]), int(offsets[last])
+        steps, ids, counts, lost = _grid_chunk(
+            np.asarray(times_ms[a:b], dtype=np.float64), np.asarray(units[a:b]),
+            offsets[first:last + 1] - a, dt, trial_ms, n_x, rescale_t, rescale_x, crop_ms)
+        steps_out.append(steps)
+        ids_out.append(ids)
+        counts_out.append(counts)
+        dropped += lost
+    counts = np.concatenate(counts_out) if counts_out else np.zeros(0, np.int64)
+    new_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    grid = GridSpikes(np.concatenate(steps_out) if steps_out else np.zeros(0, np.int32),
+                      np.concatenate(ids_out) if ids_out else np.zeros(0, np.uint16),
+                      new_offsets, np.asarray(labels, dtype=np.int64),
+                      np.asarray(speakers, dtype=np.int64), float(dt), n_x)
+    return grid, dropped
+
+
+def _grid_chunk(times_ms, units, offsets, dt, trial_ms, n_x, rescale_t, rescale_x, crop_ms):
+    """``to_grid`` for consecutive samples: (steps, ids, spikes per sample, dropped)."""
     n = len(offsets) - 1
     sample = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
     t = times_ms * rescale_t
     keep = (times_ms < crop_ms) & (t < trial_ms)
     dropped = int((~keep).sum())
     t, x, sample = t[keep], np.floor(units[keep] * rescale_x).astype(np.int64), sample[keep]
-    n_x = max(int(n_channels * rescale_x), 1)
     steps = np.floor(t / dt).astype(np.int64)
     n_steps = int(round(trial_ms / dt)) + 1
     key = np.unique((sample * n_steps + steps) * n_x + x)
     sample = key // (n_steps * n_x)
-    steps = (key // n_x) % n_steps
-    x = key % n_x
-    new_offsets = np.concatenate(([0], np.cumsum(np.bincount(sample, minlength=n))))
-    grid = GridSpikes(steps.astype(np.int32), x.astype(np.uint16), new_offsets.astype(np.int64),
-                      np.asarray(labels, dtype=np.int64), np.asarray(speakers, dtype=np.int64),
-                      float(dt), n_x)
-    return grid, dropped
+    return (((key // n_x) % n_steps).astype(np.int32), (key % n_x).astype(np.uint16),
+            np.bincount(sample, minlength=n), dropped)
