@@ -211,9 +211,8 @@ def _grid(dataset: str, which: str, data_dir, dt, trial_ms, rescale_t, rescale_x
 @lru_cache(maxsize=4)
 def _grid_of_file(path: str, size: int, mtime_ns: int, dt, trial_ms, rescale_t, rescale_x):
     raw = read_spike_file(path)
-    grid, dropped = to_grid(np.asarray(raw.times, dtype=np.float64) * 1000.0, raw.units,
-                            raw.offsets, raw.labels, raw.speakers, dt, trial_ms, raw.n_channels,
-                            rescale_t, rescale_x)
+    grid, dropped = to_grid(raw.times, raw.units, raw.offsets, raw.labels, raw.speakers, dt,
+                            trial_ms, raw.n_channels, rescale_t, rescale_x, time_scale=1000.0)
     return grid, list(raw.keys), dropped
 
 
