@@ -17,12 +17,13 @@ import argparse
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 
 import numpy as np
 
-from genn_eventprop.datasets.shd import generate_synthetic
 from genn_eventprop.simulators.shd import SHDModel, SSCModel
 
 SIZES = {"shd": dict(n_train=8156, n_test=2264), "ssc": dict(n_train=75466, n_test=20382,
@@ -48,7 +49,13 @@ def main():
         data = args.data
         if data is None:
             t0 = time.perf_counter()
-            generate_synthetic(tmp, args.size, seed=1, **SIZES[args.size])
+            # In a child process, so that the peak memory below is the training run's.
+            subprocess.run([sys.executable, "-c",
+                            "import sys; from genn_eventprop.datasets.shd import "
+                            "generate_synthetic as g; g(sys.argv[1], sys.argv[2], seed=1, "
+                            "**{k: int(v) for k, v in (a.split('=') for a in sys.argv[3:])})",
+                            tmp, args.size] + [f"{k}={v}" for k, v in SIZES[args.size].items()],
+                           check=True)
             print(f"synthetic {args.size} files written in {time.perf_counter() - t0:.1f} s")
             data = tmp
         model = SSCModel if args.size == "ssc" else SHDModel
