@@ -152,7 +152,8 @@ class SHDModel(Simulator):
             data_rng, samples.n_channels, p["TRIAL_MS"],
             n_train=len(samples) if p["N_TRAIN"] is None else p["N_TRAIN"])
         counts = {f"spikes dropped by {name}": int(n) for name, n in report["dropped"].items()}
-        counts["samples added by blend"] = int(report.get("n_blended", 0))
+        if "blend" in p["AUGMENTATION"]:
+            counts["samples added by blend"] = int(report.get("n_blended", 0))
         return augmented, np.asarray(new_labels, dtype=np.int64), counts
 
     def after_epoch(self, p, net, spike_totals):
