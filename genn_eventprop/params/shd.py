@@ -94,6 +94,9 @@ SHD = with_defaults(
                                           "yet"),
      "DEBUG_HIDDEN_N": fixed(False, "hidden spike counts are not reported per trial; record "
                                     "them with REC_SPIKES"),
+     "CHECKPOINT_BEST": flag(True, "with CHECKPOINT: also keep the checkpoint of the epoch "
+                                   "with the best validation accuracy (LOAD_BEST, TEST_BEST "
+                                   "after a resume)"),
      "TRAIN_TAUM": fixed(False, "the original trained tau_m alone; TRAIN_TAU trains tau_m "
                                 "and tau_syn with exact gradients"),
      "TAUM_OUTPUT_EPOCH_TRIAL": fixed([], "trained time constants are saved in the "

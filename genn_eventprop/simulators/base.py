@@ -372,7 +372,7 @@ class Simulator:
             if p["CHECKPOINT"] and p["WRITE_TO_DISK"]:
                 state = self._checkpoint_state(net, epoch, best, schedule, rng)
                 out.checkpoint("last", state)
-                if best[0] == epoch:
+                if best[0] == epoch and p.get("CHECKPOINT_BEST", True):
                     out.checkpoint("best", state)
         result.best_epoch, result.best_validation_accuracy = (
             best if best[0] is not None else (None, None))

@@ -187,6 +187,10 @@ class SHDModel(Simulator):
             out.append((f"speaker{speaker}", train, held))
         return out
 
+    def cross_validate_SHD(self, p=None):
+        """The original's name of ``cross_validate``."""
+        return self.cross_validate(p)
+
     def fold_training_size(self, p) -> int:
         if p["EVALUATION"] != "speaker":
             return super().fold_training_size(p)

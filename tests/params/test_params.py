@@ -92,6 +92,6 @@ def test_original_shd_keys_are_all_accepted():
                 "RESCALE_X", "MIN_TAU_M", "N_HID_LAYER", "EMA_ALPHA1", "EMA_ALPHA2", "ETA_FAC",
                 "MIN_EPOCH_ETA_FIXED", "BALANCE_TRAIN_CLASSES", "BALANCE_EVAL_CLASSES",
                 "DATA_SET", "DATA_BUFFER_NAME", "N_INPUT_DELAY", "INPUT_DELAY", "TRAIN_TAUM",
-                "TAUM_OUTPUT_EPOCH_TRIAL"]
+                "TAUM_OUTPUT_EPOCH_TRIAL", "CHECKPOINT", "CHECKPOINT_BEST", "LOAD_BEST"]
     missing = [k for k in original if k not in defaults("shd")]
     assert not missing, missing

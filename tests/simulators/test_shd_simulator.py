@@ -145,12 +145,19 @@ def test_training_matrix_beats_chance(shd_dir, tmp_path, loss, recurrent, delay)
 def test_speaker_cross_validation_returns_one_result_per_fold(shd_dir, tmp_path):
     p = params(shd_dir, tmp_path, EVALUATION="speaker", SPEAKER_LEFT=[0, 2], N_TRAIN=None,
                N_EPOCH=1)
-    res = SHDModel(p).cross_validate(p)
+    res = SHDModel(p).cross_validate_SHD(p)
     assert [f.name for f in res.folds] == ["shd_speaker0", "shd_speaker2"]
     summary = json.load(open(tmp_path / "shd_summary.json"))
     assert len(summary["fold_summary"]["validation_accuracy"]) == 2
     assert summary["fold_summary"]["mean"] == pytest.approx(
         np.mean(summary["fold_summary"]["validation_accuracy"]))
+
+
+def test_checkpoint_best_can_be_switched_off(shd_dir, tmp_path):
+    p = params(shd_dir, tmp_path, N_EPOCH=1, N_TRAIN=64, N_VALIDATE=16, CHECKPOINT_BEST=False)
+    SHDModel(p).train(p)
+    assert os.path.exists(tmp_path / "shd_checkpoint_last.npz")
+    assert not os.path.exists(tmp_path / "shd_checkpoint_best.npz")
 
 
 def _sets(p):
