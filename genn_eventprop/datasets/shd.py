@@ -212,6 +212,13 @@ def _cache_root(data_file: Path, cache_dir: Optional[Union[str, os.PathLike]]) -
     return data_file.resolve().parent / _CACHE_DIR_NAME
 
 
+def cache_root(data_file: Union[str, os.PathLike],
+               cache_dir: Optional[Union[str, os.PathLike]] = None) -> Path:
+    """Where the caches derived from ``data_file`` live: ``cache_dir``, else
+    $GENN_EVENTPROP_DATA_CACHE, else ``.genn_eventprop_cache`` beside the file."""
+    return _cache_root(Path(data_file), cache_dir)
+
+
 def _remove_stale(root: Path, keep: Path) -> None:
     # Older cache entries of the same file (same name and folder hash, other
     # size or mtime) are dead weight of up to gigabytes each.

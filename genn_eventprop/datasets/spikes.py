@@ -11,8 +11,14 @@ the start of the step.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -99,3 +105,50 @@ def _grid_chunk(times_ms, units, offsets, dt, trial_ms, n_x, rescale_t, rescale_
     sample = key // (n_steps * n_x)
     return (((key // n_x) % n_steps).astype(np.int32), (key % n_x).astype(np.uint16),
             np.bincount(sample, minlength=n), dropped)
+
+
+_GRID_ARRAYS = ("steps", "ids", "offsets", "labels", "speakers")
+_GRID_CACHE_VERSION = 1
+
+
+def grid_cache_key(source: str, settings: Dict[str, Any]) -> str:
+    """Name of the cache entry of ``source`` (a data file's identity: path, size, mtime)
+    binned with ``settings`` (every value that shapes the grid)."""
+    text = json.dumps({"source": source, "settings": settings,
+                       "version": _GRID_CACHE_VERSION}, sort_keys=True)
+    return "grid-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def load_grid(entry: Path) -> Optional[Tuple[GridSpikes, Dict[str, Any]]]:
+    """A cached grid (memory-mapped) and its metadata, or None if absent or damaged."""
+    try:
+        meta = json.loads((entry / "meta.json").read_text())
+        arrays = {k: np.load(entry / f"{k}.npy", mmap_mode="r") for k in _GRID_ARRAYS}
+    except (OSError, ValueError):
+        return None
+    grid = GridSpikes(arrays["steps"], arrays["ids"], np.asarray(arrays["offsets"]),
+                      np.asarray(arrays["labels"]), np.asarray(arrays["speakers"]),
+                      float(meta["dt"]), int(meta["n_channels"]))
+    return grid, meta
+
+
+def save_grid(entry: Path, grid: GridSpikes, meta: Dict[str, Any]) -> bool:
+    """Write a grid cache entry atomically (a temporary folder renamed into place);
+    False when the folder cannot be written (the caller keeps the grid in memory)."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp_grid_", dir=entry.parent))
+    except OSError:
+        return False
+    try:
+        for k in _GRID_ARRAYS:
+            np.save(tmp / f"{k}.npy", getattr(grid, k))
+        (tmp / "meta.json").write_text(json.dumps(dict(meta, dt=grid.dt,
+                                                       n_channels=grid.n_channels)))
+        os.replace(tmp, entry)
+        return True
+    except OSError:
+        return entry.exists()
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -24,12 +24,16 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..datasets.augment import apply_augmentations
-from ..datasets.shd import find_data_file, read_spike_file
-from ..datasets.spikes import GridSpikes, to_grid
+from ..datasets.shd import cache_root, find_data_file, read_spike_file
+from ..datasets.spikes import GridSpikes, grid_cache_key, load_grid, save_grid, to_grid
 from ..network import NetworkSpec
 from ..params import ParamError, defaults
 from ..params.mapping import network_spec
 from .base import Simulator
+
+#: The original cropped the recordings at 1 s (tonic's CropTime) before binning.
+CROP_MS = 1000.0
+
 
 class SHDModel(Simulator):
     """SHD/SSC classification with EventProp (see module docstring)."""
@@ -215,9 +219,20 @@ def _grid(dataset: str, which: str, data_dir, dt, trial_ms, rescale_t, rescale_x
 
 @lru_cache(maxsize=4)
 def _grid_of_file(path: str, size: int, mtime_ns: int, dt, trial_ms, rescale_t, rescale_x):
+    """Binned once per file and setting: kept on disk next to the file's own cache
+    (keyed by the file's identity and every setting that shapes the grid) and here."""
+    settings = {"dt": dt, "trial_ms": trial_ms, "rescale_t": rescale_t,
+                "rescale_x": rescale_x, "crop_ms": CROP_MS}
+    entry = cache_root(path) / grid_cache_key(f"{path}|{size}|{mtime_ns}", settings)
+    cached = load_grid(entry)
+    if cached is not None:
+        grid, meta = cached
+        return grid, meta["names"], meta["dropped"]
     raw = read_spike_file(path)
     grid, dropped = to_grid(raw.times, raw.units, raw.offsets, raw.labels, raw.speakers, dt,
-                            trial_ms, raw.n_channels, rescale_t, rescale_x, time_scale=1000.0)
+                            trial_ms, raw.n_channels, rescale_t, rescale_x, CROP_MS,
+                            time_scale=1000.0)
+    save_grid(entry, grid, {"names": list(raw.keys), "dropped": dropped})
     return grid, list(raw.keys), dropped
 
 

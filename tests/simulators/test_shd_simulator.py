@@ -185,3 +185,27 @@ def test_command_line_and_train_shd_script(shd_dir, tmp_path):
                              capture_output=True, text=True, timeout=600)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "shd_train.h5" in missing.stderr
+
+
+def test_binned_data_are_cached_on_disk_per_setting(tmp_path, monkeypatch):
+    from genn_eventprop.simulators import shd as shd_module
+    generate_synthetic(tmp_path / "d", "shd", n_train=60, n_test=20, seed=3)
+    p = dict(default_p, DATA_DIR=str(tmp_path / "d"), N_TRAIN=40, N_VALIDATE=10,
+             OUT_DIR=str(tmp_path / "o"))
+    first = SHDModel(p).load_split("train", p)[0]
+    cache = tmp_path / "d" / ".genn_eventprop_cache"
+
+    def grids():
+        return sorted(e.name for e in cache.iterdir() if e.name.startswith("grid-"))
+    assert len(grids()) == 1
+    shd_module._grid_of_file.cache_clear()
+
+    def no_reading(*args, **kw):
+        raise AssertionError("the data file was read again")
+    monkeypatch.setattr(shd_module, "read_spike_file", no_reading)
+    again = SHDModel(p).load_split("train", p)[0]
+    assert keys(again) == keys(first)
+    monkeypatch.undo()
+    q = dict(p, DT_MS=2.0)
+    SHDModel(q).load_split("train", q)
+    assert len(grids()) == 2                                   # one entry per setting
