@@ -119,7 +119,8 @@ def _report(result, p) -> None:
 
 
 def data_main(argv: List[str]) -> int:
-    """``genn-eventprop data shd|ssc [--dir DIR] [--url URL]``: download a data set."""
+    """``genn-eventprop data shd|ssc [--dir DIR] [--url URL] [--synthetic]``: download a
+    data set, or write synthetic files in its layout."""
     parser = argparse.ArgumentParser(
         prog="genn-eventprop data",
         description="Download the official data files (checksum-verified, resumable).")
@@ -127,10 +128,18 @@ def data_main(argv: List[str]) -> int:
     parser.add_argument("--dir", default=None,
                         help="destination folder (default: $GENN_EVENTPROP_DATA, else ./data)")
     parser.add_argument("--url", default=None, help="base URL (default: the official site)")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="write synthetic files in the official layout instead (no "
+                             "network; accuracies on them say nothing about the real data)")
     args = parser.parse_args(argv)
     from .datasets.download import download_dataset
+    from .datasets.shd import generate_synthetic
     import os
     dest = args.dir or os.environ.get("GENN_EVENTPROP_DATA") or "data"
+    if args.synthetic:
+        for path in generate_synthetic(dest, args.dataset).values():
+            print(path)
+        return 0
     try:
         kwargs = {"base_url": args.url} if args.url else {}
         paths = download_dataset(args.dataset, dest, **kwargs)

@@ -209,3 +209,11 @@ def test_binned_data_are_cached_on_disk_per_setting(tmp_path, monkeypatch):
     q = dict(p, DT_MS=2.0)
     SHDModel(q).load_split("train", q)
     assert len(grids()) == 2                                   # one entry per setting
+
+
+def test_data_command_writes_synthetic_files(tmp_path):
+    exe = shutil.which("genn-eventprop")
+    res = subprocess.run([exe, "data", "shd", "--synthetic", "--dir", str(tmp_path / "syn")],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert sorted(os.listdir(tmp_path / "syn")) == ["shd_test.h5", "shd_train.h5"]
