@@ -175,10 +175,17 @@ def hidden_definition(layer: HiddenLayer):
     return lif_model(HIDDEN_NEURONS[layer.neuron] or layer.train_tau, layer.train_tau)
 
 
+def output_time_constants(spec: NetworkSpec) -> Tuple[bool, bool]:
+    """(per-neuron initial taus drawn (hetLI)?, per-neuron tau variables?) of the outputs;
+    trained time constants are per-neuron variables even when they start equal."""
+    drawn = get_loss(spec.loss).kind == "LI" and OUTPUT_NEURONS[spec.output_neuron]
+    return drawn, drawn or spec.train_tau_output
+
+
 def output_definition(spec: NetworkSpec):
     """The neuron model of the output population (spiking LIF for first-spike losses)."""
     loss = get_loss(spec.loss)
-    het = (loss.kind == "LI" and OUTPUT_NEURONS[spec.output_neuron]) or spec.train_tau_output
+    het = output_time_constants(spec)[1]
     if loss.kind == "LIF":
         return lif_output_model(loss, het, spec.train_tau_output)
     return li_output_model(loss, het, spec.train_tau_output)
@@ -194,9 +201,8 @@ def synapse_definition(spec: NetworkSpec, name: str):
 def post_time_constants(spec: NetworkSpec, post_name: str) -> Tuple[float, float, bool, bool]:
     """(tau_m, tau_syn, per-neuron taus?, trains taus?) of a target population."""
     if post_name == "out":
-        het = (get_loss(spec.loss).kind == "LI" and OUTPUT_NEURONS[spec.output_neuron]) \
-            or spec.train_tau_output
-        return spec.tau_m_out, spec.tau_syn_out, het, spec.train_tau_output
+        return (spec.tau_m_out, spec.tau_syn_out, output_time_constants(spec)[1],
+                spec.train_tau_output)
     layer = spec.hidden[int(post_name[1:])]
     return (layer.tau_m, layer.tau_syn, HIDDEN_NEURONS[layer.neuron] or layer.train_tau,
             layer.train_tau)
@@ -317,8 +323,7 @@ class EventPropNetwork:
 
     def _add_output(self):
         s = self.spec
-        het_init = self.loss.kind == "LI" and OUTPUT_NEURONS[s.output_neuron]
-        het = het_init or s.train_tau_output
+        het_init, het = output_time_constants(s)
         taus = self._initial_taus(s.n_output, s.tau_m_out, s.tau_syn_out, het_init)
         grads = {"dtau_m": 0.0, "dtau_s": 0.0} if s.train_tau_output else {}
         if self.loss.kind == "LIF":

@@ -213,6 +213,11 @@ def _check_sigma(sigma, where):
 # Per-sample augmentations
 # ----------------------------------------------------------------------------
 
+def _kept(times, ids, keep):
+    """((times, ids) where ``keep``, number of spikes removed)."""
+    return (times[keep], ids[keep]), int(len(ids) - np.count_nonzero(keep))
+
+
 def random_shift(sample, rng, max_shift, n_channels):
     """Shift all channel ids of one sample by the same random integer.
 
@@ -240,8 +245,7 @@ def random_shift(sample, rng, max_shift, n_channels):
     times, ids = _as_sample(sample, where, n_channels=n_channels)
     shift = math.trunc(rng.uniform(-max_shift, max_shift))
     new_ids = ids + shift
-    keep = (new_ids >= 0) & (new_ids < n_channels)
-    return (times[keep], new_ids[keep]), int(len(ids) - np.count_nonzero(keep))
+    return _kept(times, new_ids, (new_ids >= 0) & (new_ids < n_channels))
 
 
 def random_dilate(sample, rng, min_factor, max_factor, trial_ms):
@@ -270,8 +274,7 @@ def random_dilate(sample, rng, min_factor, max_factor, trial_ms):
     times, ids = _as_sample(sample, where, trial_ms=trial_ms)
     factor = np.exp(rng.uniform(np.log(min_factor), np.log(max_factor)))
     new_times = times * factor
-    keep = new_times < trial_ms
-    return (new_times[keep], ids[keep]), int(len(ids) - np.count_nonzero(keep))
+    return _kept(new_times, ids, new_times < trial_ms)
 
 
 def id_jitter(sample, rng, sigma, n_channels):
@@ -300,8 +303,7 @@ def id_jitter(sample, rng, sigma, n_channels):
     times, ids = _as_sample(sample, where, n_channels=n_channels)
     offsets = np.rint(rng.standard_normal(len(ids)) * sigma).astype(np.int64)
     new_ids = ids + offsets
-    keep = (new_ids >= 0) & (new_ids < n_channels)
-    return (times[keep], new_ids[keep]), int(len(ids) - np.count_nonzero(keep))
+    return _kept(times, new_ids, (new_ids >= 0) & (new_ids < n_channels))
 
 
 # ----------------------------------------------------------------------------
@@ -374,8 +376,8 @@ def blend(samples, probs, rng, n_channels, trial_ms):
     order = np.argsort(new_t, kind="stable")
     new_t = new_t[order]
     new_x = new_x[order]
-    keep = (new_t >= 0.0) & (new_t < trial_ms) & (new_x >= 0) & (new_x < n_channels)
-    return (new_t[keep], new_x[keep]), int(len(new_t) - np.count_nonzero(keep))
+    return _kept(new_t, new_x,
+                 (new_t >= 0.0) & (new_t < trial_ms) & (new_x >= 0) & (new_x < n_channels))
 
 
 def blend_dataset(samples, labels, rng, n_new, probs, n_channels, trial_ms, *, speakers=None):

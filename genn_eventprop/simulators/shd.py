@@ -43,6 +43,7 @@ class SHDModel(Simulator):
     def __init__(self, p: Optional[Dict[str, Any]] = None):
         self._files: Dict[Tuple, GridSpikes] = {}
         self._dropped: Dict[str, int] = {}
+        self._splits: Dict[str, Tuple[GridSpikes, Optional[GridSpikes]]] = {}
         self._class_info: Dict[str, Any] = {}
         super().__init__(p)
 
@@ -73,7 +74,21 @@ class SHDModel(Simulator):
             self._files[key] = grid
         return self._files[key]
 
+    #: The keys that decide the training and validation sets.
+    SPLIT_KEYS = ("DATA_SET", "DATA_DIR", "DT_MS", "TRIAL_MS", "RESCALE_T", "RESCALE_X",
+                  "REDUCED_CLASSES", "TRAIN_DATA_SEED", "EVALUATION", "N_TRAIN", "N_VALIDATE",
+                  "SPEAKER_LEFT", "BALANCE_EVAL_CLASSES")
+
     def _train_and_validation(self, p) -> Tuple[GridSpikes, Optional[GridSpikes]]:
+        """The training and validation sets, made once per setting: the subsets copy
+        the spikes (gigabytes for SSC) and are asked for by validation, the training
+        split and the validation split."""
+        key = repr([p[k] for k in self.SPLIT_KEYS])
+        if key not in self._splits:
+            self._splits[key] = self._split(p)
+        return self._splits[key]
+
+    def _split(self, p) -> Tuple[GridSpikes, Optional[GridSpikes]]:
         data = self._file(p, "train")
         rng = np.random.default_rng([p["TRAIN_DATA_SEED"], 1])
         evaluation = p["EVALUATION"]
