@@ -598,10 +598,11 @@ class EventPropNetwork:
         self._set_training(training)
         self._reset_trial()
         self._set_phase(backward=False)
-        for step in range(self.spec.n_steps):
+        if on_step is None:
+            self.model.step_times(self.spec.n_steps)
+        for step in range(self.spec.n_steps if on_step is not None else 0):
             self.model.step_time()
-            if on_step is not None:
-                on_step(step)
+            on_step(step)
         for group in ("softmax1", "softmax2", "softmax3"):
             self.model.custom_update(group)
         return self._result(n_valid, labels)
@@ -690,8 +691,7 @@ class EventPropNetwork:
         self._write(self.pops["out"], "y", y)
         self._set_regularisation(n)
         self._set_phase(backward=True)
-        for _ in range(self.spec.n_steps + 1):
-            self.model.step_time()
+        self.model.step_times(self.spec.n_steps + 1)
         self.model.custom_update("reduce")
 
     def gradients(self, batch, labels, training: bool = False

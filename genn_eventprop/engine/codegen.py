@@ -275,10 +275,30 @@ class Generator:
         return any(k in sg.wu.code for k in ("post_spike_syn_code", "post_event_syn_code"))
 
     # ---------------------------------------------------------- neuron update
+    def queue_advance(self, pop: NeuronGroup) -> List[str]:
+        """Each step a delayed population moves its spike queue on by one slot."""
+        slots = pop.num_delay_slots
+        return ([f"spkQuePtr_{pop.name} = (spkQuePtr_{pop.name} + 1) % {slots};"]
+                if slots > 1 else [])
+
     def neuron_update(self, pop: NeuronGroup) -> str:
-        """One step of ``pop`` in GeNN 5.4's order (neuronUpdateGroupMerged.cc):
-        inputs, sim code, WU pre/post dynamics, spike-like event conditions,
-        threshold, then at a spike the WU spike code, spike output and reset."""
+        """One step of ``pop`` with batch size 1: parallel over its neurons, spikes
+        flagged and compacted (see ``neuron_element``)."""
+        N = pop.size
+        lines = [f"// ---- neuron update: {pop.name}"] + self.queue_advance(pop)
+        lines += ["#pragma omp parallel for schedule(static)",
+                  f"for (int64_t _k = 0; _k < (int64_t){N}; _k++) {{",
+                  "const unsigned int batch = 0;",
+                  "const unsigned int id = (unsigned int)_k;"] + self.neuron_element(pop) + ["}"]
+        lines += self.compaction(pop)
+        return "\n".join(lines)
+
+    def neuron_element(self, pop: NeuronGroup) -> List[str]:
+        """One step of neuron ``id`` of batch member ``batch`` in GeNN 5.4's order
+        (neuronUpdateGroupMerged.cc): inputs, sim code, WU pre/post dynamics,
+        spike-like event conditions, threshold, then at a spike the WU spike
+        code, spike output and reset. With a batch (``B > 1``) spikes are
+        appended to the member's list directly, else flagged and compacted."""
         B, N = self.B, pop.size
         nm = pop.definition
         where = f"neuron model '{nm.name}' (population '{pop.name}')"
@@ -290,10 +310,6 @@ class Generator:
         base = ["t", "dt", "id", "batch", "num_neurons", "num_batch", "st"] + list(RANDOM_FUNCS)
         names = (base + [b.name for b in own] + inputs + pop.definition.param_names()
                  + [d.name for d in nm.derived_params] + list(pop.extra_global_params))
-        lines = [f"// ---- neuron update: {pop.name}"]
-        slots = pop.num_delay_slots
-        if slots > 1:
-            lines.append(f"spkQuePtr_{pop.name} = (spkQuePtr_{pop.name} + 1) % {slots};")
         direct = B > 1
         body = [f"const unsigned int num_neurons = {N};",
                 f"const unsigned int num_batch = {B};",
@@ -301,7 +317,7 @@ class Generator:
         all_code = [sim, thresh, reset]
         body += self.param_decls(pop, nm, pop.params, all_code, pop.dynamic_params)
         body += self.egp_decls(pop.extra_global_params, all_code)
-        body += self.rng_decl(all_code, stream_tag(pop.name, "neuron"), "::iT", "id", "batch")
+        body += self.rng_decl(all_code, stream_tag(pop.name, "neuron"), "_iT", "id", "batch")
         decls, backs = self.bind(own, all_code)
         body += decls
         body += self.input_blocks(pop, inputs, all_code)
@@ -324,16 +340,7 @@ class Generator:
             body.append("const bool _spiked = false;")
         reset_text = self.snippet(reset, names, where, "reset_code") if reset else ""
         body += self.spike_block(pop, direct, reset_text, backs)
-        body = ["    " + x for x in "\n".join(body).split("\n")]
-        if direct:
-            lines += self.per_batch_neuron_loop(pop, body)
-        else:
-            lines += ["#pragma omp parallel for schedule(static)",
-                      f"for (int64_t _k = 0; _k < (int64_t){B * N}; _k++) {{",
-                      f"const unsigned int batch = (unsigned int)(_k / {N});",
-                      f"const unsigned int id = (unsigned int)(_k % {N});"] + body + ["}"]
-            lines += self.compaction(pop)
-        return "\n".join(lines)
+        return ["    " + x for x in "\n".join(body).split("\n")]
 
     def spike_block(self, pop: NeuronGroup, direct: bool, reset: str,
                     backs: List[str]) -> List[str]:
@@ -418,26 +425,22 @@ class Generator:
         out = ["uint32_t* _rec = nullptr;"]
         if pop.spike_recording_enabled:
             out += [f"if (recordSpk_{pop.name} && numRecordingTimesteps) {{",
-                    f"    _rec = recordSpk_{pop.name} + ((size_t)(iT % numRecordingTimesteps)"
+                    f"    _rec = recordSpk_{pop.name} + ((size_t)(_iT % numRecordingTimesteps)"
                     f" * {self.B} + _b) * {words};",
                     f"    std::memset(_rec, 0, {words} * sizeof(uint32_t));",
                     "}"]
         return out
 
-    def per_batch_neuron_loop(self, pop: NeuronGroup, body: List[str]) -> List[str]:
-        """Batch members in parallel, neurons in order: spikes are appended directly."""
+    def per_batch_neuron_body(self, pop: NeuronGroup, body: List[str]) -> List[str]:
+        """One batch member (``_b``), neurons in order: spikes are appended directly."""
         N = pop.size
         outs = self.event_outputs(pop)
-        lines = ["#pragma omp parallel for schedule(static)",
-                 f"for (int _b = 0; _b < {self.B}; _b++) {{",
-                 "const unsigned int batch = (unsigned int)_b;"]
-        lines += self.recording_pointer(pop)
+        lines = self.recording_pointer(pop)
         for name, _, start in outs:
             lines += [f"uint32_t _n_{name} = 0;", f"uint32_t* const _out_{name} = {start};"]
         lines += [f"for (unsigned int id = 0; id < {N}; id++) {{",
                   f"const size_t _k = (size_t)_b * {N} + id;"] + body + ["}"]
         lines += [f"{count} = _n_{name};" for name, count, _ in outs]
-        lines.append("}")
         return lines
 
     @staticmethod
@@ -465,7 +468,7 @@ class Generator:
         out = ["{"]
         out += self.param_decls(sg, ps, sg.ps_params, [code])
         out += self.egp_decls(sg.ps_extra_global_params, [code])
-        out += self.rng_decl([code], stream_tag(sg.name, "psm"), "::iT", "id", "batch")
+        out += self.rng_decl([code], stream_tag(sg.name, "psm"), "_iT", "id", "batch")
         decls, backs = self.bind(vars_, [code])
         idx = f"(size_t)batch * {sg.trg.size} + id"
         out.append(f"scalar inSyn = outPost_{sg.name}[{idx}];")
@@ -498,7 +501,7 @@ class Generator:
         out = ["{"]
         out += self.param_decls(cs, d, cs.params, [code], cs.dynamic_params)
         out += self.egp_decls(cs.extra_global_params, [code])
-        out += self.rng_decl([code], stream_tag(cs.name, "cs"), "::iT", "id", "batch")
+        out += self.rng_decl([code], stream_tag(cs.name, "cs"), "_iT", "id", "batch")
         decls, backs = self.bind(vars_ + refs, [code])
         out += decls
         out.append(f"#define injectCurrent(x) ({self.input_local(target)} += (x))")
@@ -547,7 +550,7 @@ class Generator:
         out = ["{"] + list(pre_lines)
         out += self.param_decls(sg, wu, sg.params, [code], sg.dynamic_params)
         out += self.egp_decls(sg.extra_global_params, [code])
-        out += self.rng_decl([code], tag, "::iT", elem, "batch")
+        out += self.rng_decl([code], tag, "_iT", elem, "batch")
         decls, backs = self.bind(bindings, [code])
         out += decls
         out += [f"#define {m}" for m in macros]
@@ -602,18 +605,21 @@ class Generator:
                 for name, v in sg.post_var_refs.items()]
         return out
 
-    def synapse_macros(self, sg: SynapseGroup) -> List[str]:
+    def synapse_macros(self, sg: SynapseGroup, row_local: bool = False) -> List[str]:
+        """addToPost/addToPre/addToPostInput; with ``row_local`` (the loop runs over
+        one presynaptic row) addToPre adds to the row's local sum ``_pre_acc``."""
         macros = [f"addToPost(x) (outPost_{sg.name}[(size_t)batch * {sg.trg.size} + id_post]"
                   f" += (x))"]
         if self.uses_add_to_pre(sg):
-            macros.append(f"addToPre(x) (outPre_{sg.name}[(size_t)batch * {sg.src.size} + id_pre]"
+            macros.append("addToPre(x) (_pre_acc += (x))" if row_local else
+                          f"addToPre(x) (outPre_{sg.name}[(size_t)batch * {sg.src.size} + id_pre]"
                           f" += (x))")
         if self.post_input_targets(sg):
             macros.append(f"addToPostInput(v, x) (outPostIn_{sg.name}_##v[(size_t)batch * "
                           f"{sg.trg.size} + id_post] += (x))")
         return macros
 
-    def synapse_body(self, sg: SynapseGroup, key: str) -> List[str]:
+    def synapse_body(self, sg: SynapseGroup, key: str, row_local: bool = False) -> List[str]:
         code = sg.wu.code[key]
         lines = [f"const unsigned int num_pre = {sg.src.size};",
                  f"const unsigned int num_post = {sg.trg.size};",
@@ -625,19 +631,32 @@ class Generator:
         names = ["id_pre", "id_post", "id_syn", "num_pre", "num_post", "batch", "st_pre",
                  "st_post"] + self.post_input_targets(sg)
         return self.wu_block(sg, code, key, self.synapse_bindings(sg), names, lines,
-                             stream_tag(sg.name, key), "_syn", self.synapse_macros(sg))
+                             stream_tag(sg.name, key), "_syn",
+                             self.synapse_macros(sg, row_local))
 
-    def row_loop(self, sg: SynapseGroup, body: List[str]) -> List[str]:
-        """Loop over the synapses of row ``id_pre``."""
+    def row_loop(self, sg: SynapseGroup, key: str) -> List[str]:
+        """Loop over the synapses of row ``id_pre``, running ``key``.
+
+        addToPre of the row is summed in a local and added to the presynaptic
+        input once per row: a sum in memory would chain every synapse on a store
+        and a reload. Where reassociation is allowed (``REASSOCIATE``) the sum
+        vectorises.
+        """
+        pre_acc = self.uses_add_to_pre(sg)
+        body = self.synapse_body(sg, key, row_local=pre_acc)
+        head = ["scalar _pre_acc = 0;"] if pre_acc else []
         if sg.matrix_type == "DENSE":
-            head = [f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; id_post++) {{",
-                    f"    const size_t _syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
+            head += [f"for (unsigned int id_post = 0; id_post < {sg.trg.size}; id_post++) {{",
+                     f"    const size_t _syn = (size_t)id_pre * {sg.trg.size} + id_post;"]
         else:
-            head = [f"const unsigned int _row_len = rowLength_{sg.name}[id_pre];",
-                    "for (unsigned int _j = 0; _j < _row_len; _j++) {",
-                    f"    const size_t _syn = (size_t)id_pre * {sg.max_row_length} + _j;",
-                    f"    const unsigned int id_post = ind_{sg.name}[_syn];"]
-        return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
+            head += [f"const unsigned int _row_len = rowLength_{sg.name}[id_pre];",
+                     "for (unsigned int _j = 0; _j < _row_len; _j++) {",
+                     f"    const size_t _syn = (size_t)id_pre * {sg.max_row_length} + _j;",
+                     f"    const unsigned int id_post = ind_{sg.name}[_syn];"]
+        tail = ["}"]
+        if pre_acc:
+            tail.append(f"outPre_{sg.name}[(size_t)batch * {sg.src.size} + id_pre] += _pre_acc;")
+        return head + ["    " + x for x in "\n".join(body).split("\n")] + tail
 
     def col_loop(self, sg: SynapseGroup, body: List[str]) -> List[str]:
         """Loop over the synapses of column ``id_post``."""
@@ -652,27 +671,16 @@ class Generator:
         return head + ["    " + x for x in "\n".join(body).split("\n")] + ["}"]
 
     def event_loop(self, sg, key, cnt, lst, n, slot, slots: int, per_pre: bool) -> List[str]:
-        """Process a per-batch list of spikes/events (``slots`` delay slots) through ``key``."""
-        body = self.synapse_body(sg, key)
-        inner = self.row_loop(sg, body) if per_pre else self.col_loop(sg, body)
+        """Process batch member ``_b``'s list of spikes/events (``slots`` delay slots)
+        through ``key``."""
+        inner = (self.row_loop(sg, key) if per_pre
+                 else self.col_loop(sg, self.synapse_body(sg, key)))
         idname = "id_pre" if per_pre else "id_post"
         loop = [f"const uint32_t _cnt = {cnt}[_b * {slots} + {slot}];",
                 f"const uint32_t* _lst = {lst} + ((size_t)_b * {slots} + {slot}) * {n};",
                 "for (uint32_t _s = 0; _s < _cnt; _s++) {",
                 f"    const unsigned int {idname} = _lst[_s];"]
-        loop += ["    " + x for x in inner] + ["}"]
-        return self.batch_parallel(loop, sg)
-
-    def batch_parallel(self, loop: List[str], sg: SynapseGroup) -> List[str]:
-        """Run ``loop`` for each batch member, in parallel when there is more than one."""
-        out = ["{"]
-        if self.B > 1:
-            out.append("#pragma omp parallel for schedule(static)")
-        out.append(f"for (int _b = 0; _b < {self.B}; _b++) {{")
-        out.append("    const unsigned int batch = (unsigned int)_b;")
-        out += ["    " + x for x in loop]
-        out += ["}", "}"]
-        return out
+        return loop + ["    " + x for x in inner] + ["}"]
 
     def dense_single_batch(self, sg: SynapseGroup, key: str, cnt, lst, slot) -> List[str]:
         """Batch size 1, DENSE, no addToPre: parallel over postsynaptic neurons instead."""
@@ -690,33 +698,44 @@ class Generator:
                 + ["    }", "}", "}"])
 
     def synapse_update(self, sg: SynapseGroup) -> str:
-        out = [f"// ---- synapse update: {sg.name}"]
+        """One step of ``sg`` with batch size 1; DENSE without addToPre runs
+        parallel over its targets (``dense_single_batch``)."""
+        single = sg.matrix_type == "DENSE" and not self.uses_add_to_pre(sg)
+        return "\n".join([f"// ---- synapse update: {sg.name}", "{", "const int _b = 0;",
+                          "const unsigned int batch = 0;"]
+                         + self.synapse_batch_body(sg, single=single) + ["}"])
+
+    def synapse_batch_body(self, sg: SynapseGroup, single: bool = False) -> List[str]:
+        """One step of ``sg`` for batch member ``_b``: synapse dynamics, then
+        presynaptic spikes and events (rows), then postsynaptic ones (columns).
+        ``single``: the presynaptic part as ``dense_single_batch`` instead."""
+        out = []
         wu = sg.wu.code
         pop = sg.src
         slot = (f"((spkQuePtr_{pop.name} + {pop.num_delay_slots - sg.axonal_delay_steps}) % "
                 f"{pop.num_delay_slots})")
         if "synapse_dynamics_code" in wu:
-            body = self.synapse_body(sg, "synapse_dynamics_code")
-            loop = [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{"]
-            loop += ["    " + x for x in self.row_loop(sg, body)] + ["}"]
-            out += self.batch_parallel(loop, sg)
+            out += [f"for (unsigned int id_pre = 0; id_pre < {sg.src.size}; id_pre++) {{"]
+            out += ["    " + x for x in self.row_loop(sg, "synapse_dynamics_code")] + ["}"]
         for key, cnt, lst in (("pre_spike_syn_code", f"spkCnt_{pop.name}", f"spk_{pop.name}"),
                               ("pre_event_syn_code", f"evntCnt_{sg.name}", f"evnt_{sg.name}")):
             if key not in wu:
                 continue
-            if self.B == 1 and sg.matrix_type == "DENSE" and not self.uses_add_to_pre(sg):
+            if single:
                 out += self.dense_single_batch(sg, key, cnt, lst, slot)
             else:
-                out += self.event_loop(sg, key, cnt, lst, pop.size, slot, pop.num_delay_slots,
-                                       True)
+                out += ["{"] + self.event_loop(sg, key, cnt, lst, pop.size, slot,
+                                               pop.num_delay_slots, True) + ["}"]
         if "post_spike_syn_code" in wu:
-            out += self.event_loop(sg, "post_spike_syn_code", f"spkCnt_{sg.trg.name}",
-                                   f"spk_{sg.trg.name}", sg.trg.size,
-                                   f"spkQuePtr_{sg.trg.name}", sg.trg.num_delay_slots, False)
+            out += ["{"] + self.event_loop(sg, "post_spike_syn_code", f"spkCnt_{sg.trg.name}",
+                                           f"spk_{sg.trg.name}", sg.trg.size,
+                                           f"spkQuePtr_{sg.trg.name}", sg.trg.num_delay_slots,
+                                           False) + ["}"]
         if "post_event_syn_code" in wu:
-            out += self.event_loop(sg, "post_event_syn_code", f"pevntCnt_{sg.name}",
-                                   f"pevnt_{sg.name}", sg.trg.size, "0", 1, False)
-        return "\n".join(out)
+            out += ["{"] + self.event_loop(sg, "post_event_syn_code", f"pevntCnt_{sg.name}",
+                                           f"pevnt_{sg.name}", sg.trg.size, "0", 1,
+                                           False) + ["}"]
+        return out
 
     # ---------------------------------------------------------- custom update
     def custom_update(self, cu: CustomUpdate) -> str:
@@ -765,7 +784,7 @@ class Generator:
             idx = self.var_index(v, "id")
             red_store.append(f"{v.symbol}[{idx}] = _red_{name};")
         snippet = self.snippet(code, names, where, "update_code")
-        rng = self.rng_decl([code], stream_tag(cu.name, "cu"), "::iT", "id", "batch")
+        rng = self.rng_decl([code], stream_tag(cu.name, "cu"), "_iT", "id", "batch")
         iteration = ["{"] + rng + decls + red_decl + [snippet] + backs + red_combine + ["}"]
         if wu:
             sg = cu.sg
@@ -909,22 +928,117 @@ class Generator:
                 f" = (uint32_t)_syn;",
                 "    }", "}", "}"]
 
+    # ------------------------------------------------------------ time steps
+    #: Synapse code with addToPre may be reassociated (as GeNN's ``optimize_code``
+    #: builds with -ffast-math): the row sums then vectorise. Deterministic.
+    REASSOCIATE = ('#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC push_options\n'
+                   '#pragma GCC optimize("associative-math", "no-signed-zeros", '
+                   '"no-trapping-math")\n#endif')
+    REASSOCIATE_END = "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif"
+    REASSOCIATE_CLANG = "#if defined(__clang__)\n#pragma clang fp reassociate(on)\n#endif"
+
+    def step_preamble(self) -> List[str]:
+        m = self.model
+        return [f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
+                "const scalar t = (scalar)((double)_iT * (double)dt);"]
+
+    def delayed(self) -> List[NeuronGroup]:
+        return [p for p in self.model.neuron_populations.values() if p.num_delay_slots > 1]
+
+    def queue_params(self) -> str:
+        """Spike-queue positions as parameters: in a fused run every batch member
+        keeps its own (they shadow the globals, which step_time passes)."""
+        return "".join(f", const uint32_t spkQuePtr_{p.name}" for p in self.delayed())
+
+    def queue_args(self) -> str:
+        return "".join(f", spkQuePtr_{p.name}" for p in self.delayed())
+
+    def batch_step_functions(self) -> List[str]:
+        """Per-group functions for one batch member and one step, called by
+        ``step_time`` (every member in parallel, group after group, as GeNN) and by
+        ``step_times(n)``, which runs n whole steps of each member in one parallel
+        loop: members are independent within a step, so one fork and join replaces
+        two per group and step, and members are dealt out dynamically so that a
+        busy core delays only the members it holds. Same operations, same order
+        within a member: results are identical either way."""
+        m = self.model
+        syn, neu = list(m.synapse_populations.values()), list(m.neuron_populations.values())
+        qp, qa = self.queue_params(), self.queue_args()
+        out = []
+        for sg in syn:
+            reassoc = self.uses_add_to_pre(sg)
+            out += [self.REASSOCIATE] if reassoc else []
+            out += [f"static void _syn_{sg.name}(const int _b, const uint64_t _iT{qp}) {{"]
+            out += [self.REASSOCIATE_CLANG] if reassoc else []
+            out += self.step_preamble() + ["const unsigned int batch = (unsigned int)_b;",
+                                           f"// ---- synapse update: {sg.name}"]
+            out += self.synapse_batch_body(sg) + ["}"]
+            out += [self.REASSOCIATE_END] if reassoc else []
+        for pop in neu:
+            out += [f"static void _neu_{pop.name}(const int _b, const uint64_t _iT{qp}) {{"]
+            out += self.step_preamble() + ["const unsigned int batch = (unsigned int)_b;",
+                                           f"// ---- neuron update: {pop.name}"]
+            out += self.per_batch_neuron_body(pop, self.neuron_element(pop)) + ["}"]
+        par = f"#pragma omp parallel for schedule(static)\nfor (int _b = 0; _b < {self.B}; _b++) "
+        out += ["extern \"C\" void step_time() {", "const uint64_t _iT = iT;",
+                "double _tick = wall_time();"]
+        out += [f"{par}_syn_{sg.name}(_b, _iT{qa});" for sg in syn]
+        out.append("double _tock = wall_time(); synapseUpdateTime += _tock - _tick; "
+                   "_tick = _tock;")
+        for pop in neu:
+            out += self.queue_advance(pop) + [f"{par}_neu_{pop.name}(_b, _iT{qa});"]
+        out += ["neuronUpdateTime += wall_time() - _tick;", "iT++;", "}"]
+        timing = bool(getattr(m, "timing_enabled", False))
+        out += ["static void _member_steps(const int _b, const uint64_t _iT0, const uint32_t _n,"
+                " double& _t_syn, double& _t_neu) {"]
+        out += [f"uint32_t spkQuePtr_{p.name} = ::spkQuePtr_{p.name};" for p in self.delayed()]
+        out += ["for (uint32_t _s = 0; _s < _n; _s++) {", "const uint64_t _iT = _iT0 + _s;"]
+        out += ["const double _t0 = wall_time();"] if timing else []
+        out += [f"_syn_{sg.name}(_b, _iT{qa});" for sg in syn]
+        out += ["const double _t1 = wall_time(); _t_syn += _t1 - _t0;"] if timing else []
+        for pop in neu:
+            out += self.queue_advance(pop) + [f"_neu_{pop.name}(_b, _iT{qa});"]
+        out += ["_t_neu += wall_time() - _t1;"] if timing else []
+        out += ["}", "}"]
+        out += ["extern \"C\" void step_times(uint32_t n) {",
+                "if (n == 0) { return; }",
+                "const double _tick = wall_time();",
+                "double _t_syn = 0.0, _t_neu = 0.0;",
+                "#pragma omp parallel for schedule(dynamic, 1) reduction(+:_t_syn, _t_neu)",
+                f"for (int _b = 0; _b < {self.B}; _b++) {{ _member_steps(_b, iT, n, _t_syn, "
+                f"_t_neu); }}"]
+        out += [f"spkQuePtr_{p.name} = (uint32_t)((spkQuePtr_{p.name} + (uint64_t)n) % "
+                f"{p.num_delay_slots});" for p in self.delayed()]
+        out += ["iT += n;",
+                "// the wall time of the run, split as the members' own time was",
+                "const double _wall = wall_time() - _tick;",
+                "const double _busy = _t_syn + _t_neu;",
+                "synapseUpdateTime += (_busy > 0.0) ? _wall * _t_syn / _busy : 0.0;",
+                "neuronUpdateTime += (_busy > 0.0) ? _wall * _t_neu / _busy : 0.0;", "}"]
+        return out
+
+    def single_step_functions(self) -> List[str]:
+        """Batch size 1: each group parallel over its neurons or targets; step_times
+        repeats step_time."""
+        m = self.model
+        step = ["extern \"C\" void step_time() {", "const uint64_t _iT = iT;"]
+        step += self.step_preamble() + ["double _tick = wall_time();"]
+        step += [self.synapse_update(sg) for sg in m.synapse_populations.values()]
+        step.append("double _tock = wall_time(); synapseUpdateTime += _tock - _tick; "
+                    "_tick = _tock;")
+        step += [self.neuron_update(pop) for pop in m.neuron_populations.values()]
+        step += ["neuronUpdateTime += wall_time() - _tick;", "iT++;", "}",
+                 "extern \"C\" void step_times(uint32_t n) {",
+                 "for (uint32_t _s = 0; _s < n; _s++) { step_time(); }", "}"]
+        return step
+
     # --------------------------------------------------------------- assemble
     def generate(self) -> str:
         m = self.model
         for sg in m.synapse_populations.values():
             self.check_event_code(sg)
         self.declare_arrays()
-        step = ["extern \"C\" void step_time() {",
-                f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
-                "const scalar t = (scalar)((double)iT * (double)dt);",
-                "double _tick = wall_time();"]
-        for sg in m.synapse_populations.values():
-            step.append(self.synapse_update(sg))
-        step.append("double _tock = wall_time(); synapseUpdateTime += _tock - _tick; _tick = _tock;")
-        for pop in m.neuron_populations.values():
-            step.append(self.neuron_update(pop))
-        step += ["neuronUpdateTime += wall_time() - _tick;", "iT++;", "}"]
+        step = self.batch_step_functions() if self.B > 1 else self.single_step_functions()
         init = ["extern \"C\" void initialize(int user_connectivity_mask) {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
                 "const scalar t = 0; (void)t;", "const double _tick = wall_time();"]
@@ -944,6 +1058,7 @@ class Generator:
         for group_name in sorted({cu.update_group for cu in m.custom_updates.values()}):
             custom.append(f"extern \"C\" void custom_update_{group_name}() {{")
             custom.append(f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};")
+            custom.append("const uint64_t _iT = iT;")
             custom.append("const scalar t = (scalar)((double)iT * (double)dt);")
             custom.append("const double _tick = wall_time();")
             for cu in m.custom_updates.values():

@@ -445,6 +445,19 @@ class GeNNModel(SettingsGuard):
         self._require_loaded("step_time")
         self._lib.step_time()
 
+    def step_times(self, n: int):
+        """Advance ``n`` time steps; the same result as ``n`` calls of step_time().
+
+        An extension of this engine (PyGeNN has no counterpart): with a batch,
+        each batch member runs all ``n`` steps in one parallel loop, so threads
+        meet once instead of twice per population and step, and a busy core
+        holds up only the members it runs.
+        """
+        self._require_loaded("step_times")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"step_times(n): n must be a non-negative integer, got {n!r}")
+        self._lib.step_times(ctypes.c_uint32(int(n)))
+
     def custom_update(self, name: str):
         """Run every custom update of update group ``name``, in the order they were added."""
         self._require_loaded(f"custom_update('{name}')")
