@@ -779,13 +779,18 @@ class Generator:
                 "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
             red_init.append(f"{t} _red_{name} = {ident};")
             red_decl.append(f"{t} {name} = {ident};")
-            red_combine.append(f"_red_{name} = std::max(_red_{name}, {name});" if is_max
-                               else f"_red_{name} += {name};")
+            red_combine.append((name, is_max))
             idx = self.var_index(v, "id")
             red_store.append(f"{v.symbol}[{idx}] = _red_{name};")
         snippet = self.snippet(code, names, where, "update_code")
         rng = self.rng_decl([code], stream_tag(cu.name, "cu"), "_iT", "id", "batch")
-        iteration = ["{"] + rng + decls + red_decl + [snippet] + backs + red_combine + ["}"]
+
+        def iteration(slot: str = "") -> List[str]:
+            """One element and batch member; the reductions combine into _red_X``slot``."""
+            combine = [f"_red_{n}{slot} = std::max(_red_{n}{slot}, {n});" if is_max
+                       else f"_red_{n}{slot} += {n};" for n, is_max in red_combine]
+            return ["{"] + rng + decls + red_decl + [snippet] + backs + combine + ["}"]
+
         if wu:
             sg = cu.sg
             elem_head = self.wu_element_loop(sg)
@@ -800,16 +805,79 @@ class Generator:
             lines += ["#pragma omp parallel for schedule(static)",
                       f"for (int _bb = 0; _bb < {B}; _bb++) {{",
                       "const unsigned int batch = (unsigned int)_bb;"] + red_init
-            lines += elem_head + iteration + ["}" * (2 if wu else 1)]
+            lines += elem_head + iteration() + ["}" * (2 if wu else 1)]
             lines += red_store + ["}"]
+        elif B > 1 and self.row_block(cu, wu):
+            lines += self.blocked_batch_loop(cu, wu, iteration("[_j]"), reductions)
         else:
             lines += ["#pragma omp parallel for schedule(static)"] + self.parallel_elements(
                 cu, wu)
             lines += red_init
             lines += [f"for (unsigned int batch = 0; batch < {B}; batch++) {{"]
-            lines += iteration + ["}"] + red_store + ["}" * (2 if wu else 1)]
+            lines += iteration() + ["}"] + red_store + ["}" * (2 if wu else 1)]
         lines.append("}")
         return "\n".join(lines)
+
+    #: Most elements of a custom update handled as one block (see blocked_batch_loop).
+    CU_BLOCK = 1024
+
+    def row_block(self, cu: CustomUpdate, wu: bool) -> int:
+        """Elements per block of ``blocked_batch_loop``: a synapse row (if not too
+        long), else CU_BLOCK neurons; 0 where blocking does not apply."""
+        if not wu:
+            return self.CU_BLOCK
+        sg = cu.sg
+        row = sg.trg.size if sg.matrix_type == "DENSE" else sg.max_row_length
+        return row if row <= self.CU_BLOCK else 0
+
+    def blocked_batch_loop(self, cu: CustomUpdate, wu: bool, iteration: List[str],
+                           reductions) -> List[str]:
+        """Batch members in the outer loop, a block of elements in the inner one.
+
+        Batch-duplicated variables lie one whole population apart per member; an
+        element-outer loop would jump that stride (a multiple of 4 KiB, so the
+        accesses also fight over the same cache sets) for every element. Here
+        each member's block is read contiguously; the reductions of the block are
+        kept in local arrays and still combine the members in order 0..B-1, so
+        the results are the same as element by element.
+        """
+        B, block = self.B, self.row_block(cu, wu)
+        out = ["#pragma omp parallel for schedule(static)"]
+        if wu:
+            sg = cu.sg
+            out += [f"for (int _row = 0; _row < {sg.src.size}; _row++) {{",
+                    "const unsigned int id_pre = (unsigned int)_row;",
+                    f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};"]
+            if sg.matrix_type == "DENSE":
+                count = str(sg.trg.size)
+                elem = [f"const unsigned int id_post = _j;",
+                        f"const unsigned int id = id_pre * {sg.trg.size} + _j;"]
+            else:
+                count = f"rowLength_{sg.name}[id_pre]"
+                elem = [f"const unsigned int id = id_pre * {sg.max_row_length} + _j;",
+                        f"const unsigned int id_post = ind_{sg.name}[id];"]
+            elem.append("const unsigned int id_syn = id;")
+            out += [f"const unsigned int _n = {count};"]
+        else:
+            n_blocks = -(-cu.size // block)
+            out += [f"for (int _blk = 0; _blk < {n_blocks}; _blk++) {{",
+                    f"const unsigned int _first = (unsigned int)_blk * {block};",
+                    f"const unsigned int _n = std::min({cu.size}u - _first, {block}u);"]
+            elem = ["const unsigned int id = _first + _j;"]
+        for name, v, mode in reductions:
+            t = self.ctype(v.type)
+            is_max = bool(mode & VarAccessMode.MAX)
+            ident = "-SCALAR_MAX" if is_max and t in ("float", "double") else (
+                "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
+            out.append(f"{t} _red_{name}[{block}];")
+            out.append(f"for (unsigned int _j = 0; _j < _n; _j++) {{ _red_{name}[_j] = {ident}; }}")
+        out += [f"for (unsigned int batch = 0; batch < {B}; batch++) {{",
+                "for (unsigned int _j = 0; _j < _n; _j++) {"] + elem
+        out += iteration + ["}", "}", "for (unsigned int _j = 0; _j < _n; _j++) {"] + elem
+        for name, v, _ in reductions:
+            out.append(f"{v.symbol}[{self.var_index(v, 'id')}] = _red_{name}[_j];")
+        out += ["}", "}"]
+        return out
 
     def wu_element_loop(self, sg: SynapseGroup) -> List[str]:
         """Opening of a loop over synapses of ``sg`` binding id_pre/id_post/id/id_syn."""
