@@ -1003,7 +1003,8 @@ class Generator:
                    '#pragma GCC optimize("associative-math", "no-signed-zeros", '
                    '"no-trapping-math")\n#endif')
     REASSOCIATE_END = "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif"
-    REASSOCIATE_CLANG = "#if defined(__clang__)\n#pragma clang fp reassociate(on)\n#endif"
+    REASSOCIATE_CLANG = ("#if defined(__clang__) && __clang_major__ >= 12\n"
+                         "#pragma clang fp reassociate(on)\n#endif")
 
     def step_preamble(self) -> List[str]:
         m = self.model
@@ -1028,7 +1029,8 @@ class Generator:
         loop: members are independent within a step, so one fork and join replaces
         two per group and step, and members are dealt out dynamically so that a
         busy core delays only the members it holds. Same operations, same order
-        within a member: results are identical either way."""
+        within a member: results are identical either way (the group functions
+        are never inlined, so both callers run the same machine code)."""
         m = self.model
         syn, neu = list(m.synapse_populations.values()), list(m.neuron_populations.values())
         qp, qa = self.queue_params(), self.queue_args()
@@ -1036,14 +1038,14 @@ class Generator:
         for sg in syn:
             reassoc = self.uses_add_to_pre(sg)
             out += [self.REASSOCIATE] if reassoc else []
-            out += [f"static void _syn_{sg.name}(const int _b, const uint64_t _iT{qp}) {{"]
+            out += [f"static NOINLINE void _syn_{sg.name}(const int _b, const uint64_t _iT{qp}) {{"]
             out += [self.REASSOCIATE_CLANG] if reassoc else []
             out += self.step_preamble() + ["const unsigned int batch = (unsigned int)_b;",
                                            f"// ---- synapse update: {sg.name}"]
             out += self.synapse_batch_body(sg) + ["}"]
             out += [self.REASSOCIATE_END] if reassoc else []
         for pop in neu:
-            out += [f"static void _neu_{pop.name}(const int _b, const uint64_t _iT{qp}) {{"]
+            out += [f"static NOINLINE void _neu_{pop.name}(const int _b, const uint64_t _iT{qp}) {{"]
             out += self.step_preamble() + ["const unsigned int batch = (unsigned int)_b;",
                                            f"// ---- neuron update: {pop.name}"]
             out += self.per_batch_neuron_body(pop, self.neuron_element(pop)) + ["}"]

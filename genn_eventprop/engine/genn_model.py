@@ -311,7 +311,7 @@ class GeNNModel(SettingsGuard):
                 if not pop.spike_recording_enabled:
                     continue
                 count = self._num_recording_timesteps * self.batch_size * ((pop.size + 31) // 32)
-            arr = np.zeros(max(count, 1), dtype=numpy_dtype(spec.c_type, self.precision))
+            arr = aligned_zeros(max(count, 1), numpy_dtype(spec.c_type, self.precision))
             self._arrays[spec.symbol] = arr
             self._runtime_set_pointer(spec.symbol, arr, True)
         for pop in self.neuron_populations.values():
@@ -454,8 +454,9 @@ class GeNNModel(SettingsGuard):
         holds up only the members it runs.
         """
         self._require_loaded("step_times")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"step_times(n): n must be a non-negative integer, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n < 2 ** 32:
+            raise ValueError(f"step_times(n): n must be a non-negative integer below 2**32, "
+                             f"got {n!r}")
         self._lib.step_times(ctypes.c_uint32(int(n)))
 
     def custom_update(self, name: str):
@@ -511,6 +512,20 @@ class GeNNModel(SettingsGuard):
 #: Per-synapse code of a weight update model (what runs when a spike arrives).
 _SYNAPSE_CODE = ("pre_spike_syn_code", "pre_event_syn_code", "post_spike_syn_code",
                  "post_event_syn_code", "synapse_dynamics_code")
+
+
+def aligned_zeros(count: int, dtype, alignment: int = 64) -> np.ndarray:
+    """Zeroed array whose data start on an ``alignment``-byte boundary.
+
+    Vectorised loops may peel iterations until an address is aligned; with
+    reassociated sums (addToPre) the split would then depend on where the
+    allocator happened to put the array. Aligned state makes it the same in
+    every run.
+    """
+    dtype = np.dtype(dtype)
+    raw = np.zeros(count * dtype.itemsize + alignment, dtype=np.uint8)
+    start = -raw.ctypes.data % alignment
+    return raw[start:start + count * dtype.itemsize].view(dtype)
 
 
 def check_delayed_reads(sg: SynapseGroup) -> None:

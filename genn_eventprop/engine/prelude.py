@@ -106,6 +106,12 @@ static inline uint32_t compact_flags(const uint8_t* flag, uint32_t n, uint32_t* 
     return cnt;
 }
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 static inline double wall_time() {
 #ifdef _OPENMP
     return omp_get_wtime();

@@ -30,7 +30,37 @@ Feedback = pygenn.create_weight_update_model(
     pre_spike_syn_code="addToPost(g);\nn += 1.0;\naddToPre(g * V_post);")
 
 
-def build(name, batch, threads):
+Events = pygenn.create_weight_update_model(
+    "StepTimesEvents", vars=[("g", "scalar", pygenn.VarAccess.READ_ONLY)],
+    pre_neuron_var_refs=[("V_pre", "scalar", pygenn.VarAccessMode.READ_ONLY)],
+    pre_event_threshold_condition_code="V_pre > 0.4",
+    pre_event_syn_code="addToPost(0.1 * g);\naddToPre(0.01 * g);")
+
+Learning = pygenn.create_weight_update_model(
+    "StepTimesLearning", vars=[("w", "scalar")],
+    pre_spike_syn_code="addToPost(w);",
+    post_spike_syn_code="w += 0.01 * gennrand_uniform();",
+    synapse_dynamics_code="w *= 0.999;")
+
+
+def add_rich_synapses(m, hid, out):
+    """Spike-like events with addToPre (DENSE), and a SPARSE group with synapse
+    dynamics, postsynaptic spike code and random numbers in synapse code."""
+    ev = m.add_synapse_population(
+        "hid_out_events", "DENSE", hid, out,
+        pygenn.init_weight_update(Events, {}, {"g": pygenn.init_var("Uniform", {
+            "min": 0.0, "max": 0.2})}, pre_var_refs={"V_pre": pygenn.create_var_ref(hid, "V")}),
+        pygenn.init_postsynaptic("DeltaCurr"))
+    ev.pre_target_var = "fromPost"
+    m.add_synapse_population(
+        "hid_out_sparse", "SPARSE", hid, out,
+        pygenn.init_weight_update(Learning, {}, {"w": pygenn.init_var("Uniform", {
+            "min": 0.0, "max": 0.1})}),
+        pygenn.init_postsynaptic("ExpCurr", {"tau": 2.0}),
+        pygenn.init_sparse_connectivity("FixedProbability", {"prob": 0.3}))
+
+
+def build(name, batch, threads, rich=False):
     m = pygenn.GeNNModel("float", name, num_threads=threads)
     m.dt = 1.0
     m.batch_size = batch
@@ -52,6 +82,8 @@ def build(name, batch, threads):
                 "V_post": pygenn.create_var_ref(out, "V")}),
         pygenn.init_postsynaptic("DeltaCurr"))
     fb.pre_target_var = "fromPost"
+    if rich:
+        add_rich_synapses(m, hid, out)
     m.build()
     m.load(num_recording_timesteps=STEPS)
     return m
@@ -111,6 +143,18 @@ def test_step_times_equals_repeated_step_time(batch):
     assert_same(a, b)
 
 
+@pytest.mark.parametrize("batch", [1, 3])
+def test_step_times_with_events_sparse_dynamics_and_post_code(batch):
+    m = build(f"st_rich_b{batch}", batch, 2, rich=True)
+    w = m.synapse_populations["hid_out_sparse"].vars["w"]
+    w.pull_from_device()
+    w0 = np.array(w.view)
+    a = run_single_steps(m, STEPS)
+    b = run_fused(build(f"st_rich_b{batch}", batch, 2, rich=True), [7, STEPS - 7])
+    assert not np.array_equal(a["hid_out_sparse.w"], w0), "the sparse weights never changed"
+    assert_same(a, b)
+
+
 def test_step_times_does_not_depend_on_thread_count():
     one = run_fused(build("st_threads", 4, 1), [STEPS])
     two = run_fused(build("st_threads", 4, 2), [STEPS])
@@ -131,8 +175,16 @@ def test_step_times_after_timestep_reset():
     assert_same(run_single_steps(ms, STEPS), run_fused(mf, [STEPS]))
 
 
-@pytest.mark.parametrize("bad", [-1, 2.5, "3", True])
+@pytest.mark.parametrize("bad", [-1, 2.5, "3", True, 2 ** 32])
 def test_step_times_rejects_bad_counts(bad):
     m = build("st_single_b1", 1, 1)
     with pytest.raises(ValueError, match="non-negative integer"):
         m.step_times(bad)
+
+
+def test_state_arrays_are_64_byte_aligned():
+    """Where vectorised sums start must not depend on the allocator (see aligned_zeros)."""
+    m = build("st_single_b3", 3, 1)
+    assert m._arrays, "no state arrays"
+    for name, arr in m._arrays.items():
+        assert arr.ctypes.data % 64 == 0, name
