@@ -26,8 +26,11 @@ YINYANG = with_defaults(
      "LOSS_TYPE": text("first_spike_exp", "loss (spiking outputs); first_spike_exp trains "
                                           "more stably than first_spike here",
                        FIRST_SPIKE_LOSSES),
+     "INPUT_WINDOW_MS": num(None, "inputs are latency-coded in [2 DT_MS, INPUT_WINDOW_MS - 2 "
+                                  "DT_MS]; a longer TRIAL_MS lets late output spikes count "
+                                  "(None: TRIAL_MS, as the original)", low=1e-9, nullable=True),
      "FANCY_PLOTS": flag(False, "write a PNG of the test predictions in the (x, y) plane")},
-    NAME="yinyang", DT_MS=0.1, TRIAL_MS=30.0, N_EPOCH=40, NUM_HIDDEN=200,
-    INPUT_HIDDEN_MEAN=1.5, INPUT_HIDDEN_STD=0.78, HIDDEN_HIDDENFWD_MEAN=1.5,
+    NAME="yinyang", DT_MS=0.1, TRIAL_MS=40.0, INPUT_WINDOW_MS=30.0, N_EPOCH=100,
+    NUM_HIDDEN=200, INPUT_HIDDEN_MEAN=1.5, INPUT_HIDDEN_STD=0.78, HIDDEN_HIDDENFWD_MEAN=1.5,
     HIDDEN_HIDDENFWD_STD=0.78, HIDDEN_OUTPUT_MEAN=0.93, HIDDEN_OUTPUT_STD=0.1,
-    ETA=3e-3, ETA_DECAY=0.95)
+    ETA=5e-3, ETA_DECAY=0.95)

@@ -257,6 +257,8 @@ class Simulator:
         p = validate(p, self.benchmark)
         try:
             spec = validate_spec(self.network_spec(p))
+        except ParamError:
+            raise
         except ValueError as e:
             raise ParamError(f"the parameters describe a network that cannot be built: {e}") from e
         check_recording(p, spec, self.training_size(p))

@@ -74,7 +74,8 @@ def test_recordings_have_documented_shapes(tmp_path):
         assert sorted(ids[samples == b].tolist()) == [0, 1, 2, 3, 4]
     assert times.min() == pytest.approx(0.2)                 # bias at 2 dt
     assert "spikes/hidden/e0_t0/times" in rec.files
-    assert rec["neurons/hidden/V/e0_t1"].shape == (300, 32, 60)
+    n_steps = round(p["TRIAL_MS"] / p["DT_MS"])
+    assert rec["neurons/hidden/V/e0_t1"].shape == (n_steps, 32, 60)
     assert rec["synapses/in_to_hid/g/e0_t2"].shape == (5, 60)
     assert rec["weights/hid_to_out/e0_t3"].shape == (60, 3)
     preds = np.load(tmp_path / "yinyang_predictions_test.npz")
@@ -107,6 +108,8 @@ def test_test_alone_uses_the_best_checkpoint(tmp_path):
     ("REC_NEURONS", [("hidden",)], "pair"),
     ("REC_SPIKES_EPOCH_TRIAL", [[0, -1]], "pair \\[epoch, trial\\]"),
     ("V_RESET", -1.0, "'V_RESET' must be >= 0.0"),
+    ("INPUT_WINDOW_MS", 31.0, "INPUT_WINDOW_MS \\(31.0\\) must not exceed TRIAL_MS"),
+    ("INPUT_WINDOW_MS", 0.3, "must exceed 4 DT_MS"),
 ])
 def test_bad_parameters_are_named(key, value, match):
     with pytest.raises(ParamError, match=match):
@@ -158,3 +161,22 @@ def test_train_test_uses_the_best_validation_epoch(tmp_path):
     assert res.best_epoch is not None
     assert again.test_accuracy == pytest.approx(res.test_accuracy)
     assert again.test_loss == pytest.approx(res.test_loss, rel=1e-6)
+
+
+def test_input_window_shorter_than_the_trial(tmp_path):
+    """Inputs are coded in INPUT_WINDOW_MS; the trial runs on to TRIAL_MS so that late
+    output spikes count. Same input times as a trial of INPUT_WINDOW_MS."""
+    from genn_eventprop.datasets.yinyang import latency_encode
+    from genn_eventprop.simulators.yinyang import _split
+    p = small(tmp_path, TRIAL_MS=40.0, INPUT_WINDOW_MS=30.0)
+    sim = YinYangModel(p)
+    samples, labels = sim.load_split("test", sim.p)
+    values, classes = _split(p["N_TEST"], p["TEST_DATA_SEED"])
+    expected = latency_encode(values, 30.0, p["DT_MS"])
+    assert len(samples) == len(expected) == p["N_TEST"]
+    for (t, i), (te, ie) in zip(samples, expected):
+        np.testing.assert_array_equal(t, te)
+        np.testing.assert_array_equal(i, ie)
+    times = np.concatenate([t for t, _ in samples])
+    assert times.min() >= 2 * p["DT_MS"] - 1e-12 and times.max() <= 30.0 - 2 * p["DT_MS"] + 1e-12
+    assert sim.network_spec(sim.p).n_steps == 400
