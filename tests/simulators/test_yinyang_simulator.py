@@ -108,7 +108,7 @@ def test_test_alone_uses_the_best_checkpoint(tmp_path):
     ("REC_NEURONS", [("hidden",)], "pair"),
     ("REC_SPIKES_EPOCH_TRIAL", [[0, -1]], "pair \\[epoch, trial\\]"),
     ("V_RESET", -1.0, "'V_RESET' must be >= 0.0"),
-    ("INPUT_WINDOW_MS", 31.0, "INPUT_WINDOW_MS \\(31.0\\) must not exceed TRIAL_MS"),
+    ("INPUT_WINDOW_MS", 41.0, "INPUT_WINDOW_MS \\(41.0\\) must not exceed TRIAL_MS"),
     ("INPUT_WINDOW_MS", 0.3, "must exceed 4 DT_MS"),
 ])
 def test_bad_parameters_are_named(key, value, match):
