@@ -773,10 +773,7 @@ class Generator:
         decls, backs = self.bind(plain, [code])
         red_decl, red_combine, red_init, red_store = [], [], [], []
         for name, v, mode in reductions:
-            t = self.ctype(v.type)
-            is_max = bool(mode & VarAccessMode.MAX)
-            ident = "-SCALAR_MAX" if is_max and t in ("float", "double") else (
-                "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
+            t, is_max, ident = self.reduction_type(v, mode)
             red_init.append(f"{t} _red_{name} = {ident};")
             red_decl.append(f"{t} {name} = {ident};")
             red_combine.append((name, is_max))
@@ -817,6 +814,14 @@ class Generator:
             lines += iteration() + ["}"] + red_store + ["}" * (2 if wu else 1)]
         lines.append("}")
         return "\n".join(lines)
+
+    def reduction_type(self, v: Variable, mode):
+        """(C type, is a max, identity value) of a reduction into ``v``."""
+        t = self.ctype(v.type)
+        is_max = bool(mode & VarAccessMode.MAX)
+        ident = "-SCALAR_MAX" if is_max and t in ("float", "double") else (
+            "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
+        return t, is_max, ident
 
     #: Most elements of a custom update handled as one block (see blocked_batch_loop).
     CU_BLOCK = 1024
@@ -865,10 +870,7 @@ class Generator:
                     f"const unsigned int _n = std::min({cu.size}u - _first, {block}u);"]
             elem = ["const unsigned int id = _first + _j;"]
         for name, v, mode in reductions:
-            t = self.ctype(v.type)
-            is_max = bool(mode & VarAccessMode.MAX)
-            ident = "-SCALAR_MAX" if is_max and t in ("float", "double") else (
-                "std::numeric_limits<" + t + ">::lowest()" if is_max else "0")
+            t, _, ident = self.reduction_type(v, mode)
             out.append(f"{t} _red_{name}[{block}];")
             out.append(f"for (unsigned int _j = 0; _j < _n; _j++) {{ _red_{name}[_j] = {ident}; }}")
         out += [f"for (unsigned int batch = 0; batch < {B}; batch++) {{",
