@@ -802,11 +802,14 @@ class EventPropNetwork:
                 pop.vars[name].push_to_device()
 
     def train_step(self, batch, labels, learning_rate: Optional[float] = None,
-                   on_step: Optional[Callable[[int], None]] = None) -> BatchResult:
+                   on_step: Optional[Callable[[int], None]] = None,
+                   warn_overflow: bool = True) -> BatchResult:
         """Forward (training mode), backward and one Adam step on every trained
-        quantity; returns the forward result (``on_step`` as in ``forward``)."""
+        quantity; returns the forward result (``on_step`` as in ``forward``).
+        ``warn_overflow=False``: the caller reports ``res.tape_overflow`` itself."""
         res = self.forward(batch, labels, training=True, on_step=on_step)
-        self._warn_overflow(res)
+        if warn_overflow:
+            self._warn_overflow(res)
         n = len(batch)
         self._backward(self._check_labels(labels, n), n)
         self._adam_steps += 1

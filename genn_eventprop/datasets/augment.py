@@ -44,12 +44,11 @@ Deliberate differences from the original
   removed, and :func:`apply_augmentations` reports them per augmentation. The
   original removed spikes shifted out of the channel range or the trial
   without telling anyone.
-* Evaluation data are never touched. The original's spike-number
-  normalisation also thinned the *validation* samples (every epoch, to the
-  training set's target); :func:`apply_augmentations` only sees the training
-  set. To reproduce the original, call :func:`normalise_spike_number` on the
-  evaluation samples with ``target=`` the training target (reported as
-  ``report["normalise_target"]``).
+* :func:`apply_augmentations` only sees the training set. The original's
+  spike-number normalisation also thinned the evaluation samples, anew every
+  epoch, to the training set's target; the simulators thin them once per run
+  to the same target with :func:`thin_grid` (a network trained on thinned
+  inputs must be evaluated on inputs of the same statistics).
 * :func:`blend`: when the same sample is picked more than once for one blend,
   the original (which deep-copied the picks, turning repeated picks into one
   shared object) applied that sample's centring offset once per repeat, so the
@@ -501,6 +500,30 @@ def normalise_spike_number(samples, rng, target=None):
     return out, n_dropped
 
 
+def thin_grid(grid, target: int, rng):
+    """:func:`normalise_spike_number` for a compact ``GridSpikes`` set: each sample
+    of ``n > target`` spikes keeps each spike with probability ``target / n``.
+
+    Draws the same random numbers in the same order as
+    :func:`normalise_spike_number` on the same samples (one ``rng.random(n)`` per
+    non-empty sample, in sample order, done as one draw), so both give the same
+    spikes. Returns ``(new GridSpikes, spikes removed)``.
+    """
+    where = "NORMALISE_SPIKE_NUMBER"
+    _check_rng(rng, where)
+    if not _is_int(target) or target < 0:
+        raise AugmentationError(f"{where}: target must be an integer >= 0, got {target!r}")
+    counts = grid.spike_counts()
+    prob = np.repeat(float(target) / np.maximum(counts, 1), counts)
+    keep = rng.random(int(counts.sum())) < prob
+    owner = np.repeat(np.arange(len(counts)), counts)
+    kept = np.bincount(owner[keep], minlength=len(counts))
+    offsets = np.concatenate(([0], np.cumsum(kept))).astype(np.int64)
+    thinned = type(grid)(grid.steps[keep], grid.ids[keep], offsets, grid.labels,
+                         grid.speakers, grid.dt, grid.n_channels)
+    return thinned, int(counts.sum() - offsets[-1])
+
+
 # ----------------------------------------------------------------------------
 # Registry and per-epoch application
 # ----------------------------------------------------------------------------
@@ -580,7 +603,8 @@ def check_augmentation(augmentation):
     _plan(augmentation)
 
 
-def apply_augmentations(samples, labels, augmentation, rng, n_channels, trial_ms, *, n_train=None):
+def apply_augmentations(samples, labels, augmentation, rng, n_channels, trial_ms, *, n_train=None,
+                        normalise_target=None):
     """Apply an ``AUGMENTATION`` dictionary to a training set, for one epoch.
 
     Runs, as the original did at the start of each epoch:
@@ -607,6 +631,10 @@ def apply_augmentations(samples, labels, augmentation, rng, n_channels, trial_ms
         trial_ms: trial length in ms.
         n_train: required with ``"blend"``: the training-set size after
             blending (the original's ``N_TRAIN``).
+        normalise_target: spike-count target of ``NORMALISE_SPIKE_NUMBER``
+            (``None``: the smallest non-zero count of ``samples``); pass one
+            fixed target per run so that evaluation data can be thinned to the
+            same expected count (:func:`thin_grid`).
 
     Returns:
         ``(samples, labels, report)``: a new list of new samples, int64 labels,
@@ -640,8 +668,10 @@ def apply_augmentations(samples, labels, augmentation, rng, n_channels, trial_ms
     for name, param in steps:
         dropped = 0
         if name == "NORMALISE_SPIKE_NUMBER":
-            counts = [len(t) for t, _ in current if len(t)]
-            target = min(counts) if counts else 0
+            target = normalise_target
+            if target is None:
+                counts = [len(t) for t, _ in current if len(t)]
+                target = min(counts) if counts else 0
             current, dropped = normalise_spike_number(current, rng, target=target)
             report["normalise_target"] = target
         elif name == "blend":

@@ -77,7 +77,9 @@ SHD = with_defaults(
                                          "class (subsampled once)"),
      "AUGMENTATION": checked({}, "augmentations applied to the training data each epoch "
                                  "(random_shift, random_dilate, ID_jitter, blend, "
-                                 "NORMALISE_SPIKE_NUMBER); never to validation or test data",
+                                 "NORMALISE_SPIKE_NUMBER); never to validation or test data, except "
+                                 "that NORMALISE_SPIKE_NUMBER thins them to the same "
+                                 "target once per run",
                              _augmentation),
      "RESCALE_T": num(1.0, "factor on spike times before binning to DT_MS (1: none)",
                       low=1e-6),

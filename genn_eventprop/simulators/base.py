@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -46,7 +47,9 @@ Samples = Sequence[Tuple[np.ndarray, np.ndarray]]
 
 @dataclass
 class EpochStats:
-    """One training epoch: losses and accuracies (fractions), learning rate, seconds."""
+    """One training epoch: losses and accuracies (fractions), learning rate, seconds;
+    ``hidden_spikes``: mean spikes per training sample of all hidden neurons;
+    ``tape_overflow``: of those, spikes beyond the tape (no backward pass)."""
     epoch: int
     train_loss: float
     train_accuracy: float
@@ -54,6 +57,8 @@ class EpochStats:
     validation_accuracy: Optional[float]
     learning_rate: float
     seconds: float
+    hidden_spikes: float = 0.0
+    tape_overflow: int = 0
 
 
 @dataclass
@@ -152,6 +157,11 @@ class Simulator:
         """Called after every training epoch with each hidden population's spikes per
         neuron summed over the epoch (e.g. to rewire silent neurons); default nothing."""
 
+    def evaluation_data(self, p, samples: Samples, split: str) -> Samples:
+        """The samples of an evaluation split ("validate", "test" or a fold's name)
+        as the network sees them; default unchanged. Called once per run and split."""
+        return samples
+
     def folds(self, p, samples: Samples, labels: np.ndarray) -> List[Tuple[str, np.ndarray,
                                                                           np.ndarray]]:
         """Cross-validation folds: (name, training indices, validation indices).
@@ -236,8 +246,9 @@ class Simulator:
             fold = RunResult(fold_name)
             self.net = None
             self._fold_label = f"fold {k + 1}/{len(folds)} "
+            held = self.evaluation_data(p, _take(samples, held_out), fold_name)
             self._train(fold_p, fold, _take(samples, train_idx), labels[train_idx],
-                        (_take(samples, held_out), labels[held_out]))
+                        (held, labels[held_out]))
             result.folds.append(self._finish(fold_p, fold))
         self._fold_label = ""
         accs = [f.epochs[-1].validation_accuracy for f in result.folds if f.epochs]
@@ -294,6 +305,8 @@ class Simulator:
         if split == "validate" and p.get("N_VALIDATE", 0) == 0:
             return None
         samples, labels = self.load_split(split, p)
+        if split != "train":
+            samples = self.evaluation_data(p, samples, split)
         return samples, np.asarray(labels, dtype=np.int64)
 
     def _network(self, p, result) -> EventPropNetwork:
@@ -335,17 +348,19 @@ class Simulator:
                 result.data_report[key] = result.data_report.get(key, 0) + count
             batches = self._batches(len(labels), p, rng if p["SHUFFLE"] else None)
             loss_sum = correct = 0.0
+            lost = 0
             spike_totals: Dict[str, np.ndarray] = {}
             bar = _progress(p, len(batches), f"{self._fold_label}epoch {epoch}")
             for trial, idx in enumerate(batches):
                 batch = [samples[i] for i in idx]
                 hook = recorder.before(epoch, trial)
-                res = net.train_step(batch, labels[idx], schedule.current, on_step=hook)
+                res = net.train_step(batch, labels[idx], schedule.current, on_step=hook,
+                                     warn_overflow=False)
                 recorder.after(epoch, trial, len(idx))
                 schedule.after_batch()
                 loss_sum += res.loss * len(idx)
                 correct += res.correct
-                result.tape_overflow += sum(res.tape_overflow.values())
+                lost += sum(res.tape_overflow.values())
                 for pop, counts in res.spike_counts.items():
                     if pop.startswith("h"):
                         spike_totals[pop] = spike_totals.get(pop, 0) + counts.sum(axis=0)
@@ -353,6 +368,8 @@ class Simulator:
                       correct / ((trial * p["N_BATCH"]) + len(idx)))
             _close(bar)
             self.after_epoch(p, net, spike_totals)
+            result.tape_overflow += lost
+            _warn_overflow(lost, len(labels), p, f"{self._fold_label}epoch {epoch}")
             result.timing["train"] = result.timing.get("train", 0.0) + time.perf_counter() - t0
             val_loss = val_acc = None
             if validation is not None:
@@ -361,8 +378,9 @@ class Simulator:
                 result.timing["validate"] = (result.timing.get("validate", 0.0)
                                              + time.perf_counter() - t1)
             train_acc = correct / len(labels)
+            hidden = sum(float(v.sum()) for v in spike_totals.values()) / len(labels)
             stats = EpochStats(epoch, loss_sum / len(labels), train_acc, val_loss, val_acc,
-                               schedule.lr, time.perf_counter() - t0)
+                               schedule.lr, time.perf_counter() - t0, hidden, lost)
             result.epochs.append(stats)
             schedule.end_epoch(epoch, val_acc if (val_acc is not None and
                                                   p["EMA_WHICH"] == "validation") else train_acc)
@@ -487,7 +505,7 @@ class Outputs:
         if p["WRITE_TO_DISK"]:
             atomic_write(self.path(".json"), lambda tmp: _write_json(tmp, p))
             header = ("# epoch train_loss train_accuracy validation_loss validation_accuracy "
-                      "learning_rate seconds\n")
+                      "learning_rate seconds hidden_spikes_per_sample tape_overflow\n")
             if results_file and (not (p["LOAD_LAST"] or p["LOAD_BEST"]) or not os.path.exists(
                     self.path("_results.txt"))):
                 with open(self.path("_results.txt"), "w") as f:
@@ -500,7 +518,8 @@ class Outputs:
         with open(self.path("_results.txt"), "a") as f:
             f.write(f"{s.epoch} {fmt(s.train_loss)} {fmt(s.train_accuracy)} "
                     f"{fmt(s.validation_loss)} {fmt(s.validation_accuracy)} "
-                    f"{fmt(s.learning_rate)} {s.seconds:.3f}\n")
+                    f"{fmt(s.learning_rate)} {s.seconds:.3f} {s.hidden_spikes:.6g} "
+                    f"{s.tape_overflow}\n")
 
     def checkpoint_path(self, which: str) -> str:
         return self.path(f"_checkpoint_{which}.npz")
@@ -605,12 +624,22 @@ def _report(s: EpochStats, label: str, bars: bool):
     val = ("" if s.validation_accuracy is None else
            f", validation loss {s.validation_loss:.4f} accuracy {s.validation_accuracy:.4f}")
     line = (f"{label}epoch {s.epoch}: train loss {s.train_loss:.4f} accuracy "
-            f"{s.train_accuracy:.4f}{val} ({s.seconds:.1f} s)")
+            f"{s.train_accuracy:.4f}{val}, hidden {s.hidden_spikes:.0f} spikes/sample "
+            f"({s.seconds:.1f} s)")
     if bars:
         from tqdm import tqdm
         tqdm.write(line)
     else:
         print(line, flush=True)
+
+
+def _warn_overflow(lost: int, n_samples: int, p, where: str) -> None:
+    """One warning per epoch (not per batch) for spikes that missed the backward pass."""
+    if lost:
+        warnings.warn(f"{where}: {lost} spikes ({lost / n_samples:.1f} per sample) "
+                      f"did not fit the spike tape and had no backward pass, so gradients "
+                      f"are approximate; raise N_MAX_SPIKE (now {p['N_MAX_SPIKE']}) or "
+                      f"regularise activity (REG_TYPE)", RuntimeWarning, stacklevel=3)
 
 
 def _close(bar):

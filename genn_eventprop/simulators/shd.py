@@ -14,16 +14,21 @@ class names and speakers come from the files. Validation data
 (the rest, up to ``N_TRAIN``, train), ``speaker`` validates on every sample of
 ``SPEAKER_LEFT``, ``validation_set`` on SSC's validation file. Augmentations
 and class balancing act on the training data of each epoch, seeded by
-``TRAIN_DATA_SEED``, never on validation or test data.
+``TRAIN_DATA_SEED``, never on validation or test data. The exception is
+``NORMALISE_SPIKE_NUMBER``, which changes the input statistics the network is
+trained for: its target (the smallest spike count of the training file) also
+applies to validation and test samples, thinned once per run with a fixed seed
+(the original thinned them too, anew every epoch).
 """
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..datasets.augment import apply_augmentations
+from ..datasets.augment import apply_augmentations, thin_grid
 from ..datasets.shd import cache_root, find_data_file, read_spike_file
 from ..datasets.spikes import GridSpikes, grid_cache_key, load_grid, save_grid, to_grid
 from ..network import NetworkSpec
@@ -169,11 +174,35 @@ class SHDModel(Simulator):
         augmented, new_labels, report = apply_augmentations(
             [samples[i] for i in range(len(samples))], samples.labels, p["AUGMENTATION"],
             data_rng, samples.n_channels, p["TRIAL_MS"],
-            n_train=len(samples) if p["N_TRAIN"] is None else p["N_TRAIN"])
+            n_train=len(samples) if p["N_TRAIN"] is None else p["N_TRAIN"],
+            normalise_target=self._normalise_target(p))
         counts = {f"spikes dropped by {name}": int(n) for name, n in report["dropped"].items()}
         if "blend" in p["AUGMENTATION"]:
             counts["samples added by blend"] = int(report.get("n_blended", 0))
         return augmented, np.asarray(new_labels, dtype=np.int64), counts
+
+    def _normalise_target(self, p) -> Optional[int]:
+        """NORMALISE_SPIKE_NUMBER's target: the smallest non-zero spike count of the
+        training file (after binning and REDUCED_CLASSES), one value per run."""
+        if not p["AUGMENTATION"].get("NORMALISE_SPIKE_NUMBER"):
+            return None
+        counts = self._file(p, "train").spike_counts()
+        return int(counts[counts > 0].min()) if (counts > 0).any() else 0
+
+    def evaluation_data(self, p, samples, split):
+        """With NORMALISE_SPIKE_NUMBER the network trains on inputs thinned to the
+        target count, so evaluation samples are thinned to the same expected count
+        (once per run, seeded, the same every epoch), as the original did; without
+        it they are used as they are."""
+        target = self._normalise_target(p)
+        if target is None:
+            return samples
+        seed = p["TEST_DATA_SEED"] if split == "test" else p["TRAIN_DATA_SEED"]
+        rng = np.random.default_rng([seed, 5, zlib.crc32(split.encode("utf-8"))])
+        thinned, dropped = thin_grid(samples, target, rng)
+        self._dropped[f"spikes of the {split} samples thinned by NORMALISE_SPIKE_NUMBER "
+                      f"(to {target})"] = dropped
+        return thinned
 
     def after_epoch(self, p, net, spike_totals):
         if not p["REWIRE_SILENT"]:

@@ -23,7 +23,9 @@ from genn_eventprop.datasets.augment import (
     normalise_spike_number,
     random_dilate,
     random_shift,
+    thin_grid,
 )
+from genn_eventprop.datasets.spikes import GridSpikes
 
 
 def _sample(times, ids):
@@ -365,6 +367,44 @@ def test_apply_drop_counts_add_up():
     assert all(v > 0 for v in report["dropped"].values())
     assert before - after == sum(report["dropped"].values())
     assert report["n_blended"] == 0 and report["normalise_target"] is None
+
+
+def _as_grid(samples):
+    counts = [len(t) for t, _ in samples]
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    steps = np.concatenate([t for t, _ in samples]).astype(np.int32)
+    ids = np.concatenate([x for _, x in samples]).astype(np.uint16)
+    n = len(samples)
+    return GridSpikes(steps, ids, offsets, np.arange(n) % 3, np.zeros(n, np.int64), 1.0, 40)
+
+
+def test_thin_grid_equals_normalise_spike_number_on_the_same_draws():
+    samples, _ = _ref_data()
+    samples = samples[:4] + [_sample([], [])] + samples[4:] + [_sample([], [])]
+    grid = _as_grid(samples)
+    for target in (25, 50, 1000):
+        ref, ref_dropped = normalise_spike_number(samples, np.random.default_rng(3),
+                                                  target=target)
+        thinned, dropped = thin_grid(grid, target, np.random.default_rng(3))
+        assert dropped == ref_dropped and len(thinned) == len(samples)
+        for i, (t, x) in enumerate(ref):
+            np.testing.assert_array_equal(thinned[i][0], t)
+            np.testing.assert_array_equal(thinned[i][1], x)
+        np.testing.assert_array_equal(thinned.labels, grid.labels)
+    assert thin_grid(grid, 1000, np.random.default_rng(0))[1] == 0
+    with pytest.raises(AugmentationError, match="target"):
+        thin_grid(grid, -1, np.random.default_rng(0))
+
+
+def test_apply_normalise_uses_a_given_target():
+    samples, labels = _ref_data()
+    smallest = min(len(t) for t, _ in samples)
+    out, _, report = apply_augmentations(samples, labels, {"NORMALISE_SPIKE_NUMBER": True},
+                                         np.random.default_rng(1), 40, 300.0,
+                                         normalise_target=smallest // 2)
+    ref, _ = normalise_spike_number(samples, np.random.default_rng(1), target=smallest // 2)
+    assert report["normalise_target"] == smallest // 2
+    assert [len(t) for t, _ in out] == [len(t) for t, _ in ref]
 
 
 def test_apply_normalise_false_and_empty_dict():

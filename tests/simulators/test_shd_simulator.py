@@ -104,6 +104,30 @@ def test_augmentation_acts_on_training_data_only(shd_dir, tmp_path):
                                                                              sim.p)[0])
 
 
+def test_normalised_spike_number_applies_to_evaluation_data_too(shd_dir, tmp_path):
+    """A network trained on thinned inputs is evaluated on inputs thinned to the same
+    expected count: once per run, the same every epoch, seeded."""
+    plain = SHDModel(params(shd_dir, tmp_path))
+    sim = SHDModel(params(shd_dir, tmp_path, AUGMENTATION={"NORMALISE_SPIKE_NUMBER": True}))
+    target = sim._normalise_target(sim.p)
+    counts = sim._file(sim.p, "train").spike_counts()
+    assert target == counts[counts > 0].min()
+    for split in ("validate", "test"):
+        before = plain._data(plain.p, split)[0]
+        after = sim._data(sim.p, split)[0]
+        again = sim._data(sim.p, split)[0]
+        assert keys(after) == keys(again) and len(after) == len(before)
+        n0, n1 = before.spike_counts(), after.spike_counts()
+        assert np.all(n1 <= n0) and n0.mean() > 1.5 * target
+        assert abs(n1.mean() - target) < 4 * np.sqrt(target)
+    train, labels = sim.load_split("train", sim.p)
+    augmented, _, _ = sim.epoch_data(sim.p, train, labels, 0, None)
+    assert abs(np.mean([len(t) for t, _ in augmented]) - target) < 4 * np.sqrt(target)
+    report = sim.preparation_report()
+    assert any("test samples thinned" in k and v > 0 for k, v in report.items())
+    assert keys(plain._data(plain.p, "test")[0]) == keys(plain.load_split("test", plain.p)[0])
+
+
 @pytest.mark.parametrize("kw,match", [
     (dict(N_TRAIN=2300, N_VALIDATE=200, REDUCED_CLASSES=None), "holds 2400 samples"),
     (dict(EVALUATION="speaker", SPEAKER_LEFT=99), "not a speaker"),
