@@ -839,7 +839,7 @@ _SYN = {
     "tempo_range": (0.7, 1.3), "tempo_sd": 0.12,
     "onset_range_s": (0.02, 0.12), "onset_jitter_s": 0.12, "segment_jitter_s": 0.03,
     "pitch_range": 45.0, "pitch_sd": 8.0,
-    "gain_sd": 0.6, "secondary_weight": 0.5, "rate_hz": 2400.0, "noise_hz": 700.0,
+    "gain_sd": 0.6, "secondary_weight": 0.5, "rate_hz": 7000.0, "noise_hz": 2000.0,
 }
 
 
@@ -950,10 +950,11 @@ def generate_synthetic(directory: Union[str, os.PathLike], dataset: str = "shd",
     Speakers differ in tempo (x0.7-1.3, and 12 % per utterance), onset
     (20-120 ms, plus up to 120 ms per utterance) and pitch (a shift of up to
     +-45 of 700 channels, and 8 per utterance); segments jitter by 30 ms and their
-    loudness by a factor exp(N(0, 0.6)). On top come 700 spikes/s of uniform
+    loudness by a factor exp(N(0, 0.6)). On top come 2000 spikes/s of uniform
     background noise from 0 until 50 ms after the word. Words are compressed to
     end by 0.97 ``trial_s`` (seconds; default 1.0). With the defaults a sample
-    has about 3300 spikes (5-95 %: 1900-5300) and ends between 0.45 and 1 s.
+    has about 8000 spikes (5-95 %: 4600-13300; about 7500 after binning to
+    1 ms, as SHD) and ends between 0.45 and 1 s.
 
     Speakers (default 12 for SHD, 60 for SSC): like SHD, two speakers appear
     only in the test set, which takes half its samples from them and half from

@@ -132,6 +132,28 @@ def load_grid(entry: Path) -> Optional[Tuple[GridSpikes, Dict[str, Any]]]:
     return grid, meta
 
 
+def prune_stale_grids(root: Path, source: str, identity: str) -> int:
+    """Remove the cached grids of ``source`` (a data file's path) made from an earlier
+    version of it (``meta["identity"]``, its size and mtime, differs from
+    ``identity``): once the file is replaced they can never be used again and hold
+    up to gigabytes each. Grids of other files, and of the current file with other
+    settings, stay. Returns the number removed."""
+    removed = 0
+    try:
+        entries = [e for e in root.iterdir() if e.is_dir() and e.name.startswith("grid-")]
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            meta = json.loads((entry / "meta.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("source") == source and meta.get("identity") not in (None, identity):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += not entry.exists()
+    return removed
+
+
 def save_grid(entry: Path, grid: GridSpikes, meta: Dict[str, Any]) -> bool:
     """Write a grid cache entry atomically (a temporary folder renamed into place);
     False when the folder cannot be written (the caller keeps the grid in memory)."""

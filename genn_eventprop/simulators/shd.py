@@ -30,7 +30,8 @@ import numpy as np
 
 from ..datasets.augment import apply_augmentations, thin_grid
 from ..datasets.shd import cache_root, find_data_file, read_spike_file
-from ..datasets.spikes import GridSpikes, grid_cache_key, load_grid, save_grid, to_grid
+from ..datasets.spikes import (GridSpikes, grid_cache_key, load_grid, prune_stale_grids,
+                               save_grid, to_grid)
 from ..network import NetworkSpec
 from ..params import ParamError, defaults
 from ..params.mapping import network_spec
@@ -276,7 +277,10 @@ def _grid_of_file(path: str, size: int, mtime_ns: int, dt, trial_ms, rescale_t, 
     grid, dropped = to_grid(raw.times, raw.units, raw.offsets, raw.labels, raw.speakers, dt,
                             trial_ms, raw.n_channels, rescale_t, rescale_x, CROP_MS,
                             time_scale=1000.0)
-    save_grid(entry, grid, {"names": list(raw.keys), "dropped": dropped})
+    identity = f"{size}|{mtime_ns}"
+    if save_grid(entry, grid, {"names": list(raw.keys), "dropped": dropped, "source": path,
+                               "identity": identity}):
+        prune_stale_grids(entry.parent, path, identity)
     return grid, list(raw.keys), dropped
 
 

@@ -369,7 +369,7 @@ def test_synthetic_statistics_are_shd_like(synthetic):
     assert sorted(paths) == ["test", "train"] and paths["train"].name == "shd_train.h5"
     assert len(train) == 1200 and len(test) == 500 and len(train.keys) == 20
     counts = train.spike_counts()
-    assert 2000 < counts.mean() < 5000 and counts.min() > 500
+    assert 6000 < counts.mean() < 10000 and counts.min() > 1500  # SHD: ~7.5k at 1 ms
     units = np.asarray(train.units)
     assert units.max() <= 699 and np.unique(units).size > 650
     times = np.asarray(train.times, dtype=np.float64)

@@ -233,6 +233,11 @@ def test_binned_data_are_cached_on_disk_per_setting(tmp_path, monkeypatch):
     q = dict(p, DT_MS=2.0)
     SHDModel(q).load_split("train", q)
     assert len(grids()) == 2                                   # one entry per setting
+    old = grids()
+    generate_synthetic(tmp_path / "d", "shd", n_train=60, n_test=20, seed=4)  # replaced
+    replaced = SHDModel(p).load_split("train", p)[0]
+    assert keys(replaced) != keys(first)
+    assert len(grids()) == 1 and grids()[0] not in old         # the old file's grids went
 
 
 def test_data_command_writes_synthetic_files(tmp_path):
