@@ -46,8 +46,11 @@ class GridSpikes:
         return np.diff(self.offsets)
 
     def subset(self, indices: Sequence[int]) -> "GridSpikes":
-        """The samples ``indices`` (in that order), as a new compact set."""
+        """The samples ``indices`` (in that order), as a new compact set (the set itself
+        when that is all of it, in order: SSC's training file is gigabytes)."""
         idx = np.asarray(indices, dtype=np.int64)
+        if len(idx) == len(self) and np.array_equal(idx, np.arange(len(self))):
+            return self
         counts = self.spike_counts()[idx]
         offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         take = (np.repeat(self.offsets[idx] - offsets[:-1], counts)
@@ -58,34 +61,43 @@ class GridSpikes:
 
 def to_grid(times: np.ndarray, units: np.ndarray, offsets: np.ndarray, labels, speakers,
             dt: float, trial_ms: float, n_channels: int, rescale_t: float = 1.0,
-            rescale_x: float = 1.0, crop_ms: float = 1000.0, chunk: int = 2000,
+            rescale_x: float = 1.0, crop_ms: float = 1000.0, chunk_spikes: int = 1 << 21,
             time_scale: float = 1.0) -> Tuple[GridSpikes, int]:
     """Raw spikes of many samples -> ``GridSpikes``; also returns how many spikes were
     dropped for falling after ``crop_ms`` or the trial end (duplicates in a grid cell
     are merged, not counted as dropped). ``times`` are in units of ``time_scale`` ms
     (1000 for the files' seconds) and are cast to float64 before scaling. Works through
-    ``chunk`` samples at a time so that the temporary arrays stay small whatever the
-    data set's size."""
+    whole samples of at most about ``chunk_spikes`` spikes at a time and writes into
+    arrays sized once, so that memory stays near the result's size (~6 bytes per
+    spike) whatever the data set's size."""
     offsets = np.asarray(offsets, dtype=np.int64)
     n = len(offsets) - 1
     n_x = max(int(n_channels * rescale_x), 1)
-    steps_out, ids_out, counts_out, dropped = [], [], [], 0
-    for first in range(0, n, chunk):
-        last = min(first + chunk, n)
+    total = int(offsets[-1] - offsets[0]) if n else 0
+    steps_out = np.empty(total, np.int32)
+    ids_out = np.empty(total, np.uint16)
+    counts = np.zeros(n, np.int64)
+    filled = dropped = first = 0
+    while first < n:
+        # Whole samples, at least one, up to chunk_spikes spikes.
+        last = max(int(np.searchsorted(offsets, offsets[first] + chunk_spikes, "right")) - 1,
+                   first + 1)
+        last = min(last, n)
         a, b = int(offsets[first]), int(offsets[last])
-        steps, ids, counts, lost = _grid_chunk(
+        steps, ids, chunk_counts, lost = _grid_chunk(
             np.asarray(times[a:b], dtype=np.float64) * time_scale, np.asarray(units[a:b]),
             offsets[first:last + 1] - a, dt, trial_ms, n_x, rescale_t, rescale_x, crop_ms)
-        steps_out.append(steps)
-        ids_out.append(ids)
-        counts_out.append(counts)
+        steps_out[filled:filled + len(steps)] = steps
+        ids_out[filled:filled + len(ids)] = ids
+        counts[first:last] = chunk_counts
+        filled += len(steps)
         dropped += lost
-    counts = np.concatenate(counts_out) if counts_out else np.zeros(0, np.int64)
+        first = last
     new_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    grid = GridSpikes(np.concatenate(steps_out) if steps_out else np.zeros(0, np.int32),
-                      np.concatenate(ids_out) if ids_out else np.zeros(0, np.uint16),
-                      new_offsets, np.asarray(labels, dtype=np.int64),
-                      np.asarray(speakers, dtype=np.int64), float(dt), n_x)
+    # Slices, not copies: the tail (dropped and merged spikes) is a few percent.
+    grid = GridSpikes(steps_out[:filled], ids_out[:filled], new_offsets,
+                      np.asarray(labels, dtype=np.int64), np.asarray(speakers, dtype=np.int64),
+                      float(dt), n_x)
     return grid, dropped
 
 

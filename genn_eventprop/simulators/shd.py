@@ -22,6 +22,7 @@ applies to validation and test samples, thinned once per run with a fixed seed
 """
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
@@ -69,7 +70,7 @@ class SHDModel(Simulator):
                     raise ParamError(f"REDUCED_CLASSES {wanted}: the {p['DATA_SET']} file has "
                                      f"classes 0..{len(names) - 1}")
                 grid = grid.subset(np.flatnonzero(np.isin(grid.labels, wanted)))
-                grid.labels = np.searchsorted(wanted, grid.labels)
+                grid = dataclasses.replace(grid, labels=np.searchsorted(wanted, grid.labels))
                 names = [names[c] for c in wanted]
             if self._class_info and self._class_info["names"] != names:
                 raise ParamError(f"the {p['DATA_SET']} {which} file names its classes "

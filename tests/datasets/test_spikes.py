@@ -17,7 +17,9 @@ def reference(times, units, dt, trial_ms, rescale_t, rescale_x, crop_ms):
     return sorted(cells)
 
 
-@pytest.mark.parametrize("dt,rescale_t,rescale_x,chunk", [(1.0, 1.0, 1.0, 7), (2.0, 0.5, 0.5, 3),
+#: chunk: spikes per chunk; 1 and 30 split at every sample or every few (samples have
+#: 0-39 spikes), 10**6 takes everything at once.
+@pytest.mark.parametrize("dt,rescale_t,rescale_x,chunk", [(1.0, 1.0, 1.0, 30), (2.0, 0.5, 0.5, 1),
                                                           (1.0, 1.5, 1.0, 10**6)])
 def test_to_grid_matches_reference(dt, rescale_t, rescale_x, chunk):
     rng = np.random.default_rng(1)
@@ -26,7 +28,7 @@ def test_to_grid_matches_reference(dt, rescale_t, rescale_x, chunk):
     times = rng.uniform(0, 1300, offsets[-1]).round(1)
     units = rng.integers(0, 700, offsets[-1])
     grid, dropped = to_grid(times, units, offsets, np.arange(25), np.arange(25) % 3, dt, 900.0,
-                            700, rescale_t, rescale_x, 1000.0, chunk=chunk)
+                            700, rescale_t, rescale_x, 1000.0, chunk_spikes=chunk)
     lost = 0
     for i in range(25):
         a, b = offsets[i], offsets[i + 1]
@@ -47,3 +49,5 @@ def test_subset_keeps_samples_and_order():
         for x, y in zip(sub[k], grid[i]):
             np.testing.assert_array_equal(x, y)
     assert sub.labels.tolist() == [5, 0, 5, 11]
+    assert grid.subset(np.arange(12)) is grid          # all of it, in order: no copy
+    assert grid.subset(np.arange(12)[::-1]) is not grid
