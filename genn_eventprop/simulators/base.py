@@ -49,7 +49,8 @@ Samples = Sequence[Tuple[np.ndarray, np.ndarray]]
 class EpochStats:
     """One training epoch: losses and accuracies (fractions), learning rate, seconds;
     ``hidden_spikes``: mean spikes per training sample of all hidden neurons;
-    ``tape_overflow``: of those, spikes beyond the tape (no backward pass)."""
+    ``tape_overflow``: spikes of any population that did not fit the spike tape
+    (they had no backward pass)."""
     epoch: int
     train_loss: float
     train_accuracy: float

@@ -180,3 +180,22 @@ def test_input_window_shorter_than_the_trial(tmp_path):
     times = np.concatenate([t for t, _ in samples])
     assert times.min() >= 2 * p["DT_MS"] - 1e-12 and times.max() <= 30.0 - 2 * p["DT_MS"] + 1e-12
     assert sim.network_spec(sim.p).n_steps == 400
+
+
+def test_tape_overflow_is_reported_once_per_epoch_with_hidden_activity(tmp_path):
+    """Spikes beyond the tape: one warning per epoch (not per batch) that names the count
+    and the fix; the epoch statistics and the results file carry it and the hidden
+    spikes per training sample."""
+    p = small(tmp_path, N_EPOCH=2, N_MAX_SPIKE=1, N_TRAIN=320, N_VALIDATE=64, N_TEST=64)
+    with pytest.warns(RuntimeWarning, match=r"epoch \d: \d+ spikes .*raise N_MAX_SPIKE") as got:
+        res = YinYangModel(p).train(p)
+    overflow_warnings = [w for w in got if "spike tape" in str(w.message)]
+    assert len(overflow_warnings) == 2                 # 10 batches per epoch, 2 epochs
+    assert all(e.tape_overflow > 0 for e in res.epochs)
+    assert res.tape_overflow == sum(e.tape_overflow for e in res.epochs)
+    assert all(e.hidden_spikes > 0 for e in res.epochs)
+    rows = [line.split() for line in open(tmp_path / "yinyang_results.txt")
+            if not line.startswith("#")]
+    assert [float(r[7]) for r in rows] == pytest.approx([e.hidden_spikes for e in res.epochs],
+                                                        rel=1e-5)
+    assert [int(r[8]) for r in rows] == [e.tape_overflow for e in res.epochs]
