@@ -193,9 +193,10 @@ class SHDModel(Simulator):
 
     def evaluation_data(self, p, samples, split):
         """With NORMALISE_SPIKE_NUMBER the network trains on inputs thinned to the
-        target count, so evaluation samples are thinned to the same expected count
-        (once per run, seeded, the same every epoch), as the original did; without
-        it they are used as they are."""
+        target count, so evaluation samples are thinned to the same expected count,
+        once per run and seeded, so that every epoch is validated on the same
+        spikes (the original thinned them anew every epoch); without it they are
+        used as they are."""
         target = self._normalise_target(p)
         if target is None:
             return samples
