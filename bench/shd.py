@@ -9,7 +9,10 @@ one) and the epoch time is extrapolated from the time per sample; the output
 says so. --epochs E trains E epochs and reports the test accuracy (on
 synthetic data it says nothing about real SHD).
 
+--load-only stops after reading and binning the data (load time, peak memory).
+
 Usage: python bench/shd.py [--size shd|ssc] [--samples N] [--epochs E] [--data DIR]
+                          [--load-only]
 """
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--data", default=None, help="folder with the real files")
+    ap.add_argument("--load-only", action="store_true",
+                    help="only read and bin the data: load time and peak memory")
     args = ap.parse_args()
     print(f"machine: {platform.machine()} cores={os.cpu_count()} "
           f"python={platform.python_version()} numpy={np.__version__}")
@@ -69,6 +74,10 @@ def main():
         n_train = sim.training_size(sim.p)
         print(f"data loaded and binned in {time.perf_counter() - t0:.1f} s; {n_train} training "
               f"samples per epoch; peak RSS so far {peak_rss_mib():.0f} MiB")
+        if args.load_only:
+            test = sim.load_split("test", sim.p)[0]
+            print(f"test file binned too: {len(test)} samples; peak RSS {peak_rss_mib():.0f} MiB")
+            return
         res = sim.train_test(sim.p)
     per_epoch = np.mean([e.seconds for e in res.epochs])
     per_sample = per_epoch / n_train

@@ -25,7 +25,8 @@ import numpy as np
 
 @dataclass
 class GridSpikes:
-    """Samples as flat arrays: ``steps`` (int32), ``ids`` (uint16), ``offsets`` (n+1),
+    """Samples as flat arrays: ``steps`` (uint16, or int32 for trials of more than
+    65535 steps), ``ids`` (uint16), ``offsets`` (n+1),
     with ``labels`` and ``speakers`` (-1: unknown) per sample; ``dt`` in ms."""
     steps: np.ndarray
     ids: np.ndarray
@@ -68,13 +69,14 @@ def to_grid(times: np.ndarray, units: np.ndarray, offsets: np.ndarray, labels, s
     are merged, not counted as dropped). ``times`` are in units of ``time_scale`` ms
     (1000 for the files' seconds) and are cast to float64 before scaling. Works through
     whole samples of at most about ``chunk_spikes`` spikes at a time and writes into
-    arrays sized once, so that memory stays near the result's size (~6 bytes per
-    spike) whatever the data set's size."""
+    arrays sized once, so that memory stays near the result's size (4 bytes per
+    spike; 6 for trials of more than 65535 steps) whatever the data set's size."""
     offsets = np.asarray(offsets, dtype=np.int64)
     n = len(offsets) - 1
     n_x = max(int(n_channels * rescale_x), 1)
     total = int(offsets[-1] - offsets[0]) if n else 0
-    steps_out = np.empty(total, np.int32)
+    n_steps = int(round(trial_ms / dt)) + 1
+    steps_out = np.empty(total, np.uint16 if n_steps <= 1 << 16 else np.int32)
     ids_out = np.empty(total, np.uint16)
     counts = np.zeros(n, np.int64)
     filled = dropped = first = 0

@@ -51,3 +51,14 @@ def test_subset_keeps_samples_and_order():
     assert sub.labels.tolist() == [5, 0, 5, 11]
     assert grid.subset(np.arange(12)) is grid          # all of it, in order: no copy
     assert grid.subset(np.arange(12)[::-1]) is not grid
+
+
+def test_steps_are_stored_in_two_bytes_unless_the_trial_is_longer():
+    offsets = np.array([0, 3])
+    short, _ = to_grid(np.array([0.0, 5.0, 999.0]), np.array([1, 2, 3]), offsets, [0], [0],
+                       1.0, 1000.0, 700)
+    long, _ = to_grid(np.array([0.0, 5.0, 69999.0]), np.array([1, 2, 3]), offsets, [0], [0],
+                      1.0, 70000.0, 700, crop_ms=1e9)
+    assert short.steps.dtype == np.uint16 and long.steps.dtype == np.int32
+    np.testing.assert_array_equal(short[0][0], [0.0, 5.0, 999.0])
+    np.testing.assert_array_equal(long[0][0], [0.0, 5.0, 69999.0])
