@@ -154,8 +154,9 @@ class Simulator:
         default the data as they are."""
         return samples, labels, {}
 
-    def after_epoch(self, p, net: EventPropNetwork, spike_totals: Dict[str, np.ndarray]) -> None:
-        """Called after every training epoch with each hidden population's spikes per
+    def after_epoch(self, p, net: EventPropNetwork, spike_totals: Dict[str, np.ndarray],
+                    epoch: int) -> None:
+        """Called after training epoch ``epoch`` with each hidden population's spikes per
         neuron summed over the epoch (e.g. to rewire silent neurons); default nothing."""
 
     def evaluation_data(self, p, samples: Samples, split: str) -> Samples:
@@ -368,7 +369,7 @@ class Simulator:
                 _tick(bar, loss_sum / ((trial * p["N_BATCH"]) + len(idx)),
                       correct / ((trial * p["N_BATCH"]) + len(idx)))
             _close(bar)
-            self.after_epoch(p, net, spike_totals)
+            self.after_epoch(p, net, spike_totals, epoch)
             result.tape_overflow += lost
             _warn_overflow(lost, len(labels), p, f"{self._fold_label}epoch {epoch}")
             result.timing["train"] = result.timing.get("train", 0.0) + time.perf_counter() - t0

@@ -207,10 +207,14 @@ class SHDModel(Simulator):
                       f"(to {target})"] = dropped
         return thinned
 
-    def after_epoch(self, p, net, spike_totals):
+    def after_epoch(self, p, net, spike_totals, epoch):
+        """REWIRE_SILENT: the input weights of hidden neurons silent all epoch are raised
+        by REWIRE_LIFT, or (REWIRE_LIFT 0) redrawn from the initial distribution with a
+        fresh draw per epoch (seeded by TRAIN_DATA_SEED and the epoch, so a resumed run
+        draws the same)."""
         if not p["REWIRE_SILENT"]:
             return
-        rng = np.random.default_rng([p["TRAIN_DATA_SEED"], 3])
+        rng = np.random.default_rng([p["TRAIN_DATA_SEED"], 3, epoch])
         for layer in range(p["N_HID_LAYER"]):
             silent = spike_totals.get(f"h{layer}", np.zeros(0)) == 0
             if not silent.any():
@@ -283,6 +287,11 @@ def _grid_of_file(path: str, size: int, mtime_ns: int, dt, trial_ms, rescale_t, 
     if save_grid(entry, grid, {"names": list(raw.keys), "dropped": dropped, "source": path,
                                "identity": identity}):
         prune_stale_grids(entry.parent, path, identity)
+        # The saved copy, memory-mapped: the binned arrays (2.3 GB for SSC's training
+        # file) need not stay in the process's own memory.
+        saved = load_grid(entry)
+        if saved is not None:
+            grid = saved[0]
     return grid, list(raw.keys), dropped
 
 

@@ -184,6 +184,56 @@ def test_checkpoint_best_can_be_switched_off(shd_dir, tmp_path):
     assert not os.path.exists(tmp_path / "shd_checkpoint_best.npz")
 
 
+class _Weights:
+    """The part of a network that REWIRE_SILENT touches."""
+
+    def __init__(self, **w):
+        self.w = w
+
+    def get_weights(self, conn):
+        return self.w[conn].copy()
+
+    def set_weights(self, conn, w):
+        self.w[conn] = w
+
+
+def test_rewire_silent_redraws_only_silent_neurons_anew_each_epoch(shd_dir, tmp_path):
+    sim = SHDModel(params(shd_dir, tmp_path, REWIRE_SILENT=True, N_HID_LAYER=2,
+                          INPUT_HIDDEN_MEAN=0.03, INPUT_HIDDEN_STD=0.01))
+    w0, w1 = np.full((700, 64), -1.0), np.full((64, 64), -1.0)
+    totals = {"h0": np.where(np.arange(64) % 4 == 0, 0, 5), "h1": np.ones(64)}
+    draws = []
+    for epoch in (0, 1, 1):
+        net = _Weights(in_h0=w0.copy(), h0_h1=w1.copy())
+        sim.after_epoch(sim.p, net, totals, epoch)
+        silent = net.w["in_h0"][:, ::4]
+        np.testing.assert_array_equal(np.delete(net.w["in_h0"], np.s_[::4], axis=1), -1.0)
+        np.testing.assert_array_equal(net.w["h0_h1"], w1)
+        assert abs(silent.mean() - 0.03) < 0.002 and abs(silent.std() - 0.01) < 0.001
+        draws.append(silent)
+    assert not np.array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(draws[1], draws[2])
+    lift = SHDModel(params(shd_dir, tmp_path, REWIRE_SILENT=True, REWIRE_LIFT=0.25))
+    net = _Weights(in_h0=w0.copy())
+    lift.after_epoch(lift.p, net, {"h0": totals["h0"]}, 0)
+    np.testing.assert_array_equal(net.w["in_h0"][:, ::4], -0.75)
+    np.testing.assert_array_equal(np.delete(net.w["in_h0"], np.s_[::4], axis=1), -1.0)
+
+
+def test_rewire_silent_acts_on_the_trained_network(shd_dir, tmp_path):
+    """With every hidden neuron silent all epoch (no gradient reaches the input
+    weights), the trained weights differ from a run without rewiring by the lift."""
+    quiet = dict(N_EPOCH=1, N_TRAIN=64, N_VALIDATE=16, REG_TYPE="none",
+                 INPUT_HIDDEN_MEAN=-0.05, INPUT_HIDDEN_STD=0.01, WRITE_TO_DISK=False)
+    plain = SHDModel(params(shd_dir, tmp_path / "a", **quiet))
+    plain.train(plain.p)
+    lifted = SHDModel(params(shd_dir, tmp_path / "b", REWIRE_SILENT=True, REWIRE_LIFT=0.01,
+                             **quiet))
+    lifted.train(lifted.p)
+    np.testing.assert_allclose(lifted.net.get_weights("in_h0"),
+                               plain.net.get_weights("in_h0") + 0.01, atol=1e-12)
+
+
 def _sets(p):
     return [x for k, v in p.items() for x in ("--set", f"{k}={json.dumps(v)}")]
 
@@ -222,6 +272,9 @@ def test_binned_data_are_cached_on_disk_per_setting(tmp_path, monkeypatch):
     def grids():
         return sorted(e.name for e in cache.iterdir() if e.name.startswith("grid-"))
     assert len(grids()) == 1
+    # Freshly binned, the grid in use is the saved copy, memory-mapped.
+    fresh = shd_module._grid("shd", "train", str(tmp_path / "d"), 3.0, 1000.0, 1.0, 1.0)[0]
+    assert isinstance(fresh.steps, np.memmap) and isinstance(fresh.ids, np.memmap)
     shd_module._grid_of_file.cache_clear()
 
     def no_reading(*args, **kw):
@@ -232,7 +285,7 @@ def test_binned_data_are_cached_on_disk_per_setting(tmp_path, monkeypatch):
     monkeypatch.undo()
     q = dict(p, DT_MS=2.0)
     SHDModel(q).load_split("train", q)
-    assert len(grids()) == 2                                   # one entry per setting
+    assert len(grids()) == 3                                   # one entry per setting
     old = grids()
     generate_synthetic(tmp_path / "d", "shd", n_train=60, n_test=20, seed=4)  # replaced
     replaced = SHDModel(p).load_split("train", p)[0]
