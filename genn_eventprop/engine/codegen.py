@@ -20,7 +20,7 @@ from .errors import ModelDefinitionError
 from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup, Variable
 from .models import Init
 from .prelude import prelude
-from .snippet import RANDOM_FUNCS, assigns, check_identifiers, uses, with_line
+from .snippet import RANDOM_FUNCS, assigns, check_identifiers, typed_literals, uses, with_line
 
 LINE_RESET = "#line __RESET__"
 POST_INPUT_CALL = re.compile(r"\baddToPostInput\s*\(\s*([A-Za-z_]\w*)")
@@ -152,6 +152,7 @@ class Generator:
         expression snippet inside an assignment.
         """
         check_identifiers(code, allowed, f"{where}, {snippet_name}")
+        code = typed_literals(code, self.precision)
         label = f"{where} {snippet_name}"
         self.snippet_labels[label.replace('"', "'")] = f"{where}, {snippet_name}"
         before, after = template.split("{}")

@@ -20,6 +20,19 @@ typedef @SCALAR@ timepoint;
 #define TIME_MAX @SCALAR_MAX@
 using std::min;
 using std::max;
+// GeNN 5 picks a maths function by its arguments' type (exp of a float is expf);
+// <cmath> alone puts only the double versions in the global namespace.
+using std::cos; using std::sin; using std::tan; using std::acos; using std::asin;
+using std::atan; using std::atan2; using std::cosh; using std::sinh; using std::tanh;
+using std::acosh; using std::asinh; using std::atanh; using std::exp; using std::expm1;
+using std::exp2; using std::pow; using std::scalbn; using std::log; using std::log1p;
+using std::log2; using std::log10; using std::ldexp; using std::ilogb; using std::sqrt;
+using std::cbrt; using std::hypot; using std::ceil; using std::floor; using std::fmod;
+using std::round; using std::rint; using std::trunc; using std::nearbyint;
+using std::nextafter; using std::remainder; using std::fabs; using std::fdim;
+using std::fmax; using std::fmin; using std::erf; using std::erfc; using std::tgamma;
+using std::lgamma; using std::copysign; using std::fma; using std::lrint; using std::frexp;
+using std::modf;
 
 // Philox4x32-10 counter-based generator (Salmon et al. 2011): each element owns
 // a stream keyed by the model seed and a per-purpose tag, so draws do not depend

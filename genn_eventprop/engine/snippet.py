@@ -59,7 +59,7 @@ def check_declared_name(name: str, where: str) -> None:
 _TOKEN = re.compile(r"""
     (?P<comment>//[^\n]*|/\*.*?\*/)
   | (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFuUlL]*)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdDuUlL]*)
   | (?P<ident>[A-Za-z_]\w*)
   | (?P<other>->|::|\S)
 """, re.VERBOSE | re.DOTALL)
@@ -174,6 +174,31 @@ def assigns(code: str, name: str) -> bool:
         if prev in (["+", "+"], ["-", "-"]) or prev[-1:] == ["&"]:
             return True
     return False
+
+
+def typed_literals(code: str, precision: str) -> str:
+    """``code`` with its floating-point literals typed as GeNN 5 types them.
+
+    An unsuffixed literal (``1.0``, ``2e-3``) has the model's scalar type (a
+    ``float`` in single precision, where C++ would make it a ``double``); ``f``
+    makes a float and GeNN's own ``d`` suffix a double. Comments and strings are
+    left alone.
+    """
+    out, pos = [], 0
+    for m in _TOKEN.finditer(code):
+        if m.lastgroup != "number":
+            continue
+        text = m.group()
+        body = text.rstrip("fFdDuUlL")
+        suffix = text[len(body):]
+        if not ("." in body or "e" in body or "E" in body) or suffix.lower() not in ("", "d"):
+            continue
+        typed = body + ("f" if suffix == "" and precision == "float" else "")
+        out.append(code[pos:m.start()])
+        out.append(typed)
+        pos = m.end()
+    out.append(code[pos:])
+    return "".join(out)
 
 
 def with_line(code: str, label: str) -> str:

@@ -339,3 +339,35 @@ def test_current_source_unknown_target_var():
     msg = str(err.value)
     assert "Inope" in msg and "'Bad'" in msg
     assert "Isyn" in msg and "Iextra" in msg
+
+
+# ============================================================================
+# Floating-point literals and maths functions are typed as GeNN 5 types them
+# ============================================================================
+TYPED = pygenn.create_neuron_model(
+    "SemTyped", vars=[("lit", "scalar"), ("dbl", "scalar"), ("fexp", "scalar")],
+    sim_code=("lit = 1.0e-8 + 1.0 - 1.0;  // 1.0 is a scalar: 1e-8 is lost in a float\n"
+              "dbl = 1.0e-8d + 1.0d - 1.0d;\n"
+              "fexp = exp(-103.0) * 1.0e10;"))
+
+
+@pytest.mark.parametrize("precision", ["float", "double"])
+def test_unsuffixed_literals_are_scalar_and_maths_follows_its_argument(precision):
+    """GeNN 5: an unsuffixed literal has the scalar type, ``d`` makes a double, and
+    exp of a float is the float function (its result here is subnormal in single
+    precision, so it loses digits that the double function keeps)."""
+    model = pygenn.GeNNModel(precision, f"sem_typed_{precision}")
+    pop = model.add_neuron_population("x", 1, TYPED, {}, {"lit": 0.0, "dbl": 0.0, "fexp": 0.0})
+    model.build()
+    model.load()
+    model.step_time()
+    got = {k: float(np.asarray(pop.vars[k].view)[0]) for k in ("lit", "dbl", "fexp")}
+    if precision == "float":
+        f = np.float32
+        assert got["lit"] == 0.0
+        assert got["fexp"] == float(f(np.exp(f(-103.0))) * f(1.0e10))
+        assert abs(got["fexp"] / (np.exp(-103.0) * 1e10) - 1.0) > 0.05
+    else:
+        assert got["lit"] == pytest.approx(1e-8, rel=1e-6)
+        assert got["fexp"] == pytest.approx(np.exp(-103.0) * 1e10, rel=1e-12)
+    assert got["dbl"] == pytest.approx(1e-8, rel=1e-6)
