@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import engine as pygenn
+from .genn_models.input_events import Emission, backward_schedule, emission, input_events_model
 from .genn_models.regularisers import RegParams, get_regulariser
 from .genn_models import (adam_model, alif_model, get_loss, grad_reduce_model, input_model, li_output_model,
                           lif_model, lif_output_model, softmax_models, synapse_model)
@@ -87,6 +88,10 @@ class NetworkSpec:
     regulariser: str = "none"
     reg: RegParams = field(default_factory=RegParams)
     name: str = "eventprop"
+    #: Input spikes from a host-computed schedule, so input work scales with input
+    #: spikes (``genn_models.input_events``); False: the ``input_model`` neuron
+    #: population, every input neuron updated every step (same results).
+    event_driven_input: bool = True
 
 
 @dataclass
@@ -224,7 +229,8 @@ def post_time_constants(spec: NetworkSpec, post_name: str) -> Tuple[float, float
 def population_variables(spec: NetworkSpec) -> Dict[str, List[str]]:
     """Variables of every population ("input", "h0", ..., "out"), without building."""
     spec = validate_spec(spec)
-    out = {"input": input_model().var_names()}
+    out = {"input": (input_events_model() if spec.event_driven_input
+                     else input_model()).var_names()}
     for i, layer in enumerate(spec.hidden):
         out[f"h{i}"] = hidden_definition(layer).var_names()
     out["out"] = output_definition(spec).var_names()
@@ -256,6 +262,7 @@ class EventPropNetwork:
         self._trials = 0
         self._base_seed = self.spec.seed or int.from_bytes(np.random.bytes(8), "little") or 1
         self._delayed_beyond = 0
+        self._emissions: List[Emission] = []
         self._build()
 
     @property
@@ -277,6 +284,12 @@ class EventPropNetwork:
 
     def _add_input(self):
         s = self.spec
+        if s.event_driven_input:
+            pop = self.model.add_neuron_population("input", self.n_input_neurons,
+                                                   input_events_model(), {}, {"phi": 0.0})
+            pop.enable_spike_schedule(["phi"])
+            self.pops["input"] = pop
+            return
         pop = self.model.add_neuron_population(
             "input", self.n_input_neurons, input_model(),
             {"n_steps": s.n_steps, "n_max_spike": s.n_max_spike, "backward": 0.0,
@@ -507,6 +520,8 @@ class EventPropNetwork:
         start = np.zeros((s.batch_size, n_in), np.uint32)
         end = np.zeros_like(start)
         chunks, offset = [], 0
+        self._emissions = []
+        dtype = np.float32 if s.precision == "float" else np.float64
         for b in range(s.batch_size):
             times, ids = (batch[b] if b < len(batch) else (np.zeros(0), np.zeros(0, int)))
             times = np.asarray(times, dtype=np.float64).reshape(-1)
@@ -520,20 +535,52 @@ class EventPropNetwork:
                                  f"(n_steps * dt); got [{times.min()}, {times.max()}]")
             times, ids = self._with_delays(times, ids.astype(np.int64))
             order = by_neuron_then_time(times, ids, n_in)
+            if s.event_driven_input:
+                self._emissions.append(emission(times, ids, order, s.dt, s.n_steps, dtype))
             counts = np.bincount(ids, minlength=n_in)
             start[b] = offset + np.concatenate(([0], np.cumsum(counts)[:-1]))
             end[b] = start[b] + counts
             chunks.append(times[order])
             offset += times.size
-        inp = self.pops["input"]
         all_times = np.concatenate(chunks) if offset else np.full(1, 2.0 * trial_t)
-        inp.extra_global_params["spikeTimes"].values = all_times
-        inp.extra_global_params["spikeTimes"].push_to_device()
         if "input_weight" in dict(self.loss.egps):
             self._set_input_weight(start, end, all_times)
-        self._write(inp, "startSpike", start)
-        self._write(inp, "endSpike", end)
+        if not s.event_driven_input:
+            inp = self.pops["input"]
+            inp.extra_global_params["spikeTimes"].values = all_times
+            inp.extra_global_params["spikeTimes"].push_to_device()
+            self._write(inp, "startSpike", start)
+            self._write(inp, "endSpike", end)
         return len(batch)
+
+    def _drop_inputs(self, training: bool) -> None:
+        """Input dropout of the scheduled inputs: each emitted spike is dropped with
+        probability p_drop (as ``input_model`` does per spike, from a host stream
+        seeded by the trial's seed)."""
+        p = self.spec.p_drop_input
+        if not (training and p > 0.0):
+            return
+        rng = np.random.default_rng([self.model.seed, 0x1D])
+        self._emissions = [em.keep(rng.random(em.ids.size) >= p) for em in self._emissions]
+
+    def _push_schedule(self, backward: bool) -> None:
+        """Hand the input spikes of this pass to the engine: the forward emission, or
+        its reverse replay for the backward pass (n_steps + 1 steps)."""
+        s = self.spec
+        n_rows = s.n_steps + 1 if backward else s.n_steps
+        offsets = np.zeros((s.batch_size, n_rows + 1), np.int64)
+        ids, phis, base = [], [], 0
+        for b in range(s.batch_size):
+            em = self._emissions[b]
+            steps, nid, phi = (backward_schedule(em, s.n_steps) if backward
+                               else (em.steps, em.ids, em.phi))
+            offsets[b, 1:] = np.cumsum(np.bincount(steps, minlength=n_rows))
+            offsets[b] += base
+            base += nid.size
+            ids.append(nid)
+            phis.append(phi)
+        self.pops["input"].push_spike_schedule(offsets, np.concatenate(ids),
+                                               {"phi": np.concatenate(phis)})
 
     def _set_input_weight(self, start, end, times):
         """a(t_n) = 0.01 dt/TAU_ACCUMULATOR sum_{s <= t_n} exp(-(t_n - s)/TAU_ACCUMULATOR)
@@ -574,7 +621,10 @@ class EventPropNetwork:
 
     def _set_phase(self, backward: bool):
         value = 1.0 if backward else 0.0
-        for pop in self.pops.values():
+        for name, pop in self.pops.items():
+            if name == "input" and self.spec.event_driven_input:
+                self._push_schedule(backward)
+                continue
             pop.set_dynamic_param_value("backward", value)
         for sg in self.synapses.values():
             sg.set_dynamic_param_value("backward", value)
@@ -590,7 +640,9 @@ class EventPropNetwork:
         draws from its own random streams (seed derived from spec.seed and the
         trial count, so runs are reproducible)."""
         s = self.spec
-        self.pops["input"].set_dynamic_param_value("p_drop", s.p_drop_input if training else 0.0)
+        if not s.event_driven_input:
+            self.pops["input"].set_dynamic_param_value("p_drop",
+                                                       s.p_drop_input if training else 0.0)
         for i, layer in enumerate(s.hidden):
             pop = self.pops[f"h{i}"]
             pop.set_dynamic_param_value("p_drop", layer.p_drop if training else 0.0)
@@ -609,6 +661,8 @@ class EventPropNetwork:
         """
         n_valid = self._set_inputs(batch)
         self._set_training(training)
+        if self.spec.event_driven_input:
+            self._drop_inputs(training)
         self._reset_trial()
         self._set_phase(backward=False)
         if on_step is None:
@@ -632,9 +686,7 @@ class EventPropNetwork:
                 lost = self._read(pop, "tape_lost")[:n]
                 counts[name] = (taped + lost).astype(np.int64)
                 overflow[name] = int(lost.sum())
-        inp = self.pops["input"]
-        deferred = int(self._read(inp, "deferred")[:n].sum())
-        unemitted = int((self._read(inp, "endSpike") - self._read(inp, "startSpike"))[:n].sum())
+        deferred, unemitted = self._input_report(counts, overflow, n)
         if unemitted:
             warnings.warn(f"{unemitted} input spikes were deferred past the end of the trial and "
                           f"not emitted (several spikes of one input neuron in the last steps); "
@@ -647,6 +699,21 @@ class EventPropNetwork:
             correct = int(np.sum(preds == labels))
         return BatchResult(scores, probs, preds, loss, correct, counts, overflow, deferred,
                            unemitted, self._delayed_beyond, first)
+
+    def _input_report(self, counts, overflow, n) -> Tuple[int, int]:
+        """Input spikes per neuron (into ``counts``/``overflow``), and the deferred and
+        unemitted input spikes of the ``n`` samples."""
+        if not self.spec.event_driven_input:
+            inp = self.pops["input"]
+            deferred = int(self._read(inp, "deferred")[:n].sum())
+            unemitted = int((self._read(inp, "endSpike") - self._read(inp, "startSpike"))[:n].sum())
+            return deferred, unemitted
+        ems = self._emissions[:n]
+        counts["input"] = np.stack([np.bincount(em.ids, minlength=self.n_input_neurons)
+                                    for em in ems]) if ems else \
+            np.zeros((0, self.n_input_neurons), np.int64)
+        overflow["input"] = 0
+        return sum(em.deferred for em in ems), sum(em.unemitted for em in ems)
 
     def _check_labels(self, labels, n) -> np.ndarray:
         labels = np.asarray(labels).reshape(-1)
@@ -731,6 +798,11 @@ class EventPropNetwork:
         """Spike (times in ms, neuron ids) of one sample of the last forward pass, from
         the spike tapes (sub-step times; at most ``n_max_spike`` per neuron)."""
         s = self.spec
+        if pop_name == "input" and s.event_driven_input:
+            em = self._emissions[sample]
+            times = (em.steps + em.phi.astype(np.float64)) * s.dt
+            order = np.argsort(times, kind="stable")
+            return times[order], em.ids[order]
         pop = self.pops[pop_name]
         n = pop.size
         count = self._read(pop, "tape_len")[sample].astype(np.int64)

@@ -287,6 +287,9 @@ class Generator:
         flagged and compacted (see ``neuron_element``)."""
         N = pop.size
         lines = [f"// ---- neuron update: {pop.name}"] + self.queue_advance(pop)
+        if pop.schedule_vars is not None:
+            lines += ["{", "const int _b = 0;", "const unsigned int batch = 0;"]
+            return "\n".join(lines + self.schedule_body(pop) + ["}"])
         lines += ["#pragma omp parallel for schedule(static)",
                   f"for (int64_t _k = 0; _k < (int64_t){N}; _k++) {{",
                   "const unsigned int batch = 0;",
@@ -443,6 +446,52 @@ class Generator:
                   f"const size_t _k = (size_t)_b * {N} + id;"] + body + ["}"]
         lines += [f"{count} = _n_{name};" for name, count, _ in outs]
         return lines
+
+    def schedule_body(self, pop: NeuronGroup) -> List[str]:
+        """One step of batch member ``_b`` of a population driven by a spike schedule
+        (``NeuronGroup.enable_spike_schedule``): only the scheduled neurons, in id
+        order; each sets its schedule variables and then spikes as in ``spike_block``."""
+        n, N = pop.name, pop.size
+        _, count, start = self.event_outputs(pop)[0]
+        lines = self.recording_pointer(pop)
+        lines += ["uint32_t _n_spk = 0;", f"uint32_t* const _out_spk = {start};",
+                  f"if (_iT < (uint64_t)schedSteps_{n}) {{",
+                  f"const int64_t* const _off = schedOff_{n} + (size_t)_b * (schedSteps_{n} + 1);",
+                  "for (int64_t _e = _off[_iT]; _e < _off[_iT + 1]; _e++) {",
+                  f"const unsigned int id = schedId_{n}[_e];",
+                  f"const size_t _k = (size_t)_b * {N} + id;",
+                  f"const unsigned int num_neurons = {N};",
+                  f"const unsigned int num_batch = {self.B};",
+                  "(void)num_neurons; (void)num_batch;"]
+        for name in pop.schedule_vars:
+            var = pop.vars[name]
+            lines.append(f"{var.symbol}[{self.var_index(var, 'id')}] = schedVal_{n}_{name}[_e];")
+        lines.append("const bool _spiked = true;")
+        lines += self.spike_block(pop, True, "", [])
+        lines += ["}", "}", f"{count} = _n_spk;"]
+        return lines
+
+    def declare_schedule(self, pop: NeuronGroup) -> None:
+        """Globals of a scheduled population, after checking that nothing it skips
+        (inputs, per-step weight-update code, spike-like events) is needed."""
+        where = f"neuron population '{pop.name}' (driven by a spike schedule)"
+        if pop.in_syn or pop.current_sources:
+            raise ModelDefinitionError(
+                f"{where}: receives synapses or current sources, but no neuron code runs to "
+                f"use them; remove them or do not schedule this population")
+        for sg in pop.out_syn:
+            for key in ("pre_dynamics_code", "pre_event_threshold_condition_code"):
+                if sg.wu.code.get(key, "").strip():
+                    raise ModelDefinitionError(
+                        f"{where}: outgoing synapse population '{sg.name}' has {key}, which "
+                        f"needs every neuron updated every step; it cannot be scheduled")
+        n = pop.name
+        self.globals += [f"const int64_t* schedOff_{n} = nullptr;",
+                         f"const uint32_t* schedId_{n} = nullptr;",
+                         f"uint32_t schedSteps_{n} = 0;"]
+        for name in pop.schedule_vars:
+            t = c_storage_type(pop.vars[name].type, self.precision)
+            self.globals.append(f"const {t}* schedVal_{n}_{name} = nullptr;")
 
     @staticmethod
     def synapse_where(sg: SynapseGroup) -> str:
@@ -1051,7 +1100,8 @@ class Generator:
             out += [f"static NOINLINE void _neu_{pop.name}(const int _b, const uint64_t _iT{qp}) {{"]
             out += self.step_preamble() + ["const unsigned int batch = (unsigned int)_b;",
                                            f"// ---- neuron update: {pop.name}"]
-            out += self.per_batch_neuron_body(pop, self.neuron_element(pop)) + ["}"]
+            out += (self.schedule_body(pop) if pop.schedule_vars is not None else
+                    self.per_batch_neuron_body(pop, self.neuron_element(pop))) + ["}"]
         par = f"#pragma omp parallel for schedule(static)\nfor (int _b = 0; _b < {self.B}; _b++) "
         out += ["extern \"C\" void step_time() {", "const uint64_t _iT = iT;",
                 "double _tick = wall_time();"]
@@ -1111,6 +1161,9 @@ class Generator:
         for sg in m.synapse_populations.values():
             self.check_event_code(sg)
         self.declare_arrays()
+        for pop in m.neuron_populations.values():
+            if pop.schedule_vars is not None:
+                self.declare_schedule(pop)
         step = self.batch_step_functions() if self.B > 1 else self.single_step_functions()
         init = ["extern \"C\" void initialize(int user_connectivity_mask) {",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",

@@ -404,6 +404,18 @@ class GeNNModel(SettingsGuard):
             return
         ctypes.c_void_p.in_dll(self._lib, symbol).value = array.ctypes.data
 
+    def _push_schedule(self, pop, arrays: Dict[str, np.ndarray], steps: int):
+        """Point the compiled code at a population's spike schedule (arrays kept alive by
+        the population)."""
+        self._require_loaded(f"spike schedule of '{pop.name}'")
+        ctypes.c_void_p.in_dll(self._lib, f"schedOff_{pop.name}").value = \
+            arrays["offsets"].ctypes.data
+        ctypes.c_void_p.in_dll(self._lib, f"schedId_{pop.name}").value = arrays["ids"].ctypes.data
+        for name in pop.schedule_vars:
+            ctypes.c_void_p.in_dll(self._lib, f"schedVal_{pop.name}_{name}").value = \
+                arrays[name].ctypes.data
+        ctypes.c_uint32.in_dll(self._lib, f"schedSteps_{pop.name}").value = steps
+
     def _runtime_set_scalar(self, symbol: str, value):
         self._require_loaded(f"dynamic parameter {symbol}")
         ctype = ctypes.c_float if self.precision == "float" else ctypes.c_double

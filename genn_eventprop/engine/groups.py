@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -378,6 +378,8 @@ class NeuronGroup(Group):
         self.out_syn: List["SynapseGroup"] = []
         self.current_sources: List["CurrentSource"] = []
         self.spike_arrays = None
+        self.schedule_vars: Optional[List[str]] = None
+        self._schedule: Optional[Dict[str, np.ndarray]] = None
         self._sealed = True
 
     _settable = ("spike_recording_enabled", "spike_event_recording_enabled")
@@ -410,6 +412,86 @@ class NeuronGroup(Group):
     @property
     def num_delay_slots(self) -> int:
         return 1 + max([sg.axonal_delay_steps for sg in self.out_syn] + [0])
+
+    def enable_spike_schedule(self, var_names: Sequence[str] = ()) -> None:
+        """Extension: this population's spikes come from a schedule pushed by the host
+        (``push_spike_schedule``) instead of its neuron code, so that a step costs
+        the work of the spikes it emits, not of every neuron. Each scheduled spike
+        first sets the variables ``var_names`` to the values given with it, then
+        does what a spike does (weight-update spike code, spike list, recording,
+        spike time). The model must have no sim, threshold or reset code; the
+        population may not receive synapses or currents. Call before ``build()``."""
+        if self.model._built is not None:
+            raise StateError(f"{self.where}: enable_spike_schedule must be called before build()")
+        code = {k: v for k, v in self.definition.code.items()
+                if k in ("sim_code", "threshold_condition_code", "reset_code") and v.strip()}
+        if code:
+            raise ModelDefinitionError(
+                f"{self.where}: a population driven by a spike schedule never runs its neuron "
+                f"code, but the model has {', '.join(sorted(code))}; use a model without it")
+        for name in var_names:
+            var = self.vars.get(name)
+            if var is None:
+                raise ModelDefinitionError(
+                    f"{self.where}: spike schedule variable '{name}' is not a variable of the "
+                    f"population; valid: {', '.join(self.vars) or 'none'}")
+            if not var.element:
+                raise ModelDefinitionError(
+                    f"{self.where}: spike schedule variable '{name}' must be per neuron")
+        self.schedule_vars = list(var_names)
+
+    def push_spike_schedule(self, offsets, ids, values: Optional[Dict[str, Any]] = None) -> None:
+        """Give the spikes of the coming steps (extension, see ``enable_spike_schedule``).
+
+        ``offsets``: shape (batch_size, S + 1); the spikes of batch member b in time
+        step s (the model's ``timestep``, 0 <= s < S) are ``ids[offsets[b, s]:offsets[b,
+        s + 1]]``, strictly ascending (one spike per neuron and step, emitted in id
+        order as a neuron update would). Members' blocks follow each other and cover
+        ``ids``. ``values``: for each schedule variable an array like ``ids``. Steps
+        from S on emit nothing. The arrays are copied.
+        """
+        if self.schedule_vars is None:
+            raise StateError(f"{self.where}: call enable_spike_schedule() before build() to "
+                             "drive this population by a spike schedule")
+        B = self.model.batch_size
+        offsets = np.asarray(offsets)
+        ids = np.asarray(ids).reshape(-1)
+        if offsets.ndim != 2 or offsets.shape[0] != B or offsets.shape[1] < 1:
+            raise ValueError(f"{self.where}: offsets must have shape (batch_size={B}, steps + 1), "
+                             f"got {offsets.shape}")
+        offsets = offsets.astype(np.int64)
+        flat = offsets.reshape(-1)
+        joined = (offsets[0, 0] == 0 and offsets[-1, -1] == ids.size
+                  and np.all(offsets[1:, 0] == offsets[:-1, -1]))
+        if not joined or np.any(np.diff(offsets, axis=1) < 0):
+            raise ValueError(f"{self.where}: offsets must be non-decreasing along each row, start "
+                             f"at 0, continue from one member to the next and end at len(ids) "
+                             f"({ids.size})")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            raise ValueError(f"{self.where}: scheduled ids must lie in [0, {self.size})")
+        starts = np.zeros(ids.size + 1, bool)
+        starts[flat] = True
+        if np.any((np.diff(ids.astype(np.int64)) <= 0) & ~starts[1:-1]):
+            raise ValueError(f"{self.where}: the ids of one step must be strictly ascending (a "
+                             "neuron spikes at most once per step)")
+        values = dict(values or {})
+        missing = set(self.schedule_vars) - set(values)
+        unknown = set(values) - set(self.schedule_vars)
+        if missing or unknown:
+            raise ValueError(f"{self.where}: schedule values needed for exactly "
+                             f"{self.schedule_vars}; missing {sorted(missing)}, unknown "
+                             f"{sorted(unknown)}")
+        arrays = {"offsets": np.ascontiguousarray(offsets),
+                  "ids": np.ascontiguousarray(ids, dtype=np.uint32)}
+        for name in self.schedule_vars:
+            v = np.asarray(values[name]).reshape(-1)
+            if v.size != ids.size:
+                raise ValueError(f"{self.where}: schedule values of '{name}' have {v.size} "
+                                 f"entries for {ids.size} spikes")
+            arrays[name] = np.ascontiguousarray(
+                v, dtype=numpy_dtype(self.vars[name].type, self.model.precision, name))
+        self._schedule = arrays
+        self.model._push_schedule(self, arrays, offsets.shape[1] - 1)
 
     @property
     def spike_recording_data(self):
