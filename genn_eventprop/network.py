@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import engine as pygenn
-from .genn_models.input_events import Emission, backward_schedule, emission, input_events_model
+from .genn_models.input_events import Emission, emission, input_events_model
 from .genn_models.regularisers import RegParams, get_regulariser
 from .genn_models import (adam_model, alif_model, get_loss, grad_reduce_model, input_model, li_output_model,
                           lif_model, lif_output_model, softmax_models, synapse_model)
@@ -262,7 +262,7 @@ class EventPropNetwork:
         self._trials = 0
         self._base_seed = self.spec.seed or int.from_bytes(np.random.bytes(8), "little") or 1
         self._delayed_beyond = 0
-        self._emissions: List[Emission] = []
+        self._emission: Optional[Emission] = None
         self._build()
 
     @property
@@ -520,8 +520,7 @@ class EventPropNetwork:
         start = np.zeros((s.batch_size, n_in), np.uint32)
         end = np.zeros_like(start)
         chunks, offset = [], 0
-        self._emissions = []
-        dtype = np.float32 if s.precision == "float" else np.float64
+        per_member = []
         for b in range(s.batch_size):
             times, ids = (batch[b] if b < len(batch) else (np.zeros(0), np.zeros(0, int)))
             times = np.asarray(times, dtype=np.float64).reshape(-1)
@@ -534,24 +533,36 @@ class EventPropNetwork:
                 raise ValueError(f"sample {b}: spike times must lie in [0, {trial_t}) ms "
                                  f"(n_steps * dt); got [{times.min()}, {times.max()}]")
             times, ids = self._with_delays(times, ids.astype(np.int64))
-            order = by_neuron_then_time(times, ids, n_in)
             if s.event_driven_input:
-                self._emissions.append(emission(times, ids, order, s.dt, s.n_steps, dtype))
+                per_member.append((times, ids))
+                continue
+            order = by_neuron_then_time(times, ids, n_in)
             counts = np.bincount(ids, minlength=n_in)
             start[b] = offset + np.concatenate(([0], np.cumsum(counts)[:-1]))
             end[b] = start[b] + counts
             chunks.append(times[order])
             offset += times.size
+        if s.event_driven_input:
+            self._set_emission(per_member)
+            return len(batch)
         all_times = np.concatenate(chunks) if offset else np.full(1, 2.0 * trial_t)
         if "input_weight" in dict(self.loss.egps):
-            self._set_input_weight(start, end, all_times)
-        if not s.event_driven_input:
-            inp = self.pops["input"]
-            inp.extra_global_params["spikeTimes"].values = all_times
-            inp.extra_global_params["spikeTimes"].push_to_device()
-            self._write(inp, "startSpike", start)
-            self._write(inp, "endSpike", end)
+            self._set_input_weight([all_times[a:b] for a, b in zip(start.min(1), end.max(1))])
+        inp = self.pops["input"]
+        inp.extra_global_params["spikeTimes"].values = all_times
+        inp.extra_global_params["spikeTimes"].push_to_device()
+        self._write(inp, "startSpike", start)
+        self._write(inp, "endSpike", end)
         return len(batch)
+
+    def _set_emission(self, per_member) -> None:
+        """The batch's input spikes as emitted (scheduled inputs); ``per_member``: each
+        member's (times, ids), delayed copies included."""
+        s = self.spec
+        self._emission = emission(per_member, s.batch_size, self.n_input_neurons, s.dt,
+                                  s.n_steps, np.float32 if s.precision == "float" else np.float64)
+        if "input_weight" in dict(self.loss.egps):
+            self._set_input_weight([t for t, _ in per_member])
 
     def _drop_inputs(self, training: bool) -> None:
         """Input dropout of the scheduled inputs: each emitted spike is dropped with
@@ -561,37 +572,24 @@ class EventPropNetwork:
         if not (training and p > 0.0):
             return
         rng = np.random.default_rng([self.model.seed, 0x1D])
-        self._emissions = [em.keep(rng.random(em.ids.size) >= p) for em in self._emissions]
+        self._emission = self._emission.keep(rng.random(self._emission.ids.size) >= p)
 
     def _push_schedule(self, backward: bool) -> None:
         """Hand the input spikes of this pass to the engine: the forward emission, or
-        its reverse replay for the backward pass (n_steps + 1 steps)."""
-        s = self.spec
-        n_rows = s.n_steps + 1 if backward else s.n_steps
-        offsets = np.zeros((s.batch_size, n_rows + 1), np.int64)
-        ids, phis, base = [], [], 0
-        for b in range(s.batch_size):
-            em = self._emissions[b]
-            steps, nid, phi = (backward_schedule(em, s.n_steps) if backward
-                               else (em.steps, em.ids, em.phi))
-            offsets[b, 1:] = np.cumsum(np.bincount(steps, minlength=n_rows))
-            offsets[b] += base
-            base += nid.size
-            ids.append(nid)
-            phis.append(phi)
-        self.pops["input"].push_spike_schedule(offsets, np.concatenate(ids),
-                                               {"phi": np.concatenate(phis)})
+        its reverse replay for the backward pass."""
+        offsets, ids, phi = self._emission.schedule(backward, self.spec.n_steps)
+        self.pops["input"].push_spike_schedule(offsets, ids, {"phi": phi})
 
-    def _set_input_weight(self, start, end, times):
+    def _set_input_weight(self, member_times):
         """a(t_n) = 0.01 dt/TAU_ACCUMULATOR sum_{s <= t_n} exp(-(t_n - s)/TAU_ACCUMULATOR)
-        over all input spikes of a sample (delayed copies included, before
-        dropout), n = 1..T: the weight of the voltage samples of ``sum_weigh_input``."""
+        over all input spikes of a sample (``member_times``: each member's spike times,
+        delayed copies included, before dropout), n = 1..T: the weight of the voltage
+        samples of ``sum_weigh_input``."""
         s = self.spec
         tau, T = s.tau_accumulator, s.n_steps
         arrivals = np.zeros((s.batch_size, T))   # spikes in (t_{n-1}, t_n], decayed to t_n
-        for b in range(s.batch_size):
-            st = times[int(start[b].min()):int(end[b].max())] if end[b].max() > 0 else []
-            st = np.asarray(st, dtype=np.float64)
+        for b, st in enumerate(member_times):
+            st = np.sort(np.asarray(st, dtype=np.float64))    # a fixed order of the sums
             n = np.minimum(np.floor(st / s.dt).astype(int), T - 1)
             np.add.at(arrivals[b], n, np.exp(-((n + 1) * s.dt - st) / tau))
         weight = np.zeros_like(arrivals)
@@ -708,12 +706,10 @@ class EventPropNetwork:
             deferred = int(self._read(inp, "deferred")[:n].sum())
             unemitted = int((self._read(inp, "endSpike") - self._read(inp, "startSpike"))[:n].sum())
             return deferred, unemitted
-        ems = self._emissions[:n]
-        counts["input"] = np.stack([np.bincount(em.ids, minlength=self.n_input_neurons)
-                                    for em in ems]) if ems else \
-            np.zeros((0, self.n_input_neurons), np.int64)
+        em = self._emission
+        counts["input"] = em.counts()[:n].astype(np.int64)
         overflow["input"] = 0
-        return sum(em.deferred for em in ems), sum(em.unemitted for em in ems)
+        return int(em.deferred[:n].sum()), int(em.unemitted[:n].sum())
 
     def _check_labels(self, labels, n) -> np.ndarray:
         labels = np.asarray(labels).reshape(-1)
@@ -799,10 +795,11 @@ class EventPropNetwork:
         the spike tapes (sub-step times; at most ``n_max_spike`` per neuron)."""
         s = self.spec
         if pop_name == "input" and s.event_driven_input:
-            em = self._emissions[sample]
-            times = (em.steps + em.phi.astype(np.float64)) * s.dt
+            em = self._emission
+            mine = em.member == sample
+            times = (em.steps[mine] + em.phi[mine].astype(np.float64)) * s.dt
             order = np.argsort(times, kind="stable")
-            return times[order], em.ids[order]
+            return times[order], em.ids[mine][order]
         pop = self.pops[pop_name]
         n = pop.size
         count = self._read(pop, "tape_len")[sample].astype(np.int64)

@@ -7,7 +7,7 @@ cost grows with inputs x steps. With the engine's spike schedule
 computes in which step each input spike is emitted and with which ``phi``, in
 the model's floating-point precision so that the result is the same as the
 neuron model's, and hands the steps to the engine for the forward pass and,
-reversed, for the backward pass.
+reversed, for the backward pass. A whole batch is worked out at once.
 """
 from __future__ import annotations
 
@@ -26,36 +26,93 @@ def input_events_model():
 
 @dataclass
 class Emission:
-    """Input spikes of one sample as the forward pass emits them, ordered by step, then
-    id: ``steps`` (int64), ``ids`` (int64), ``phi`` (the model's precision);
-    ``deferred``: spikes emitted after their own step (their neuron had already
-    spiked in it); ``unemitted``: spikes deferred past the end of the trial."""
+    """Input spikes of a batch as the forward pass emits them, ordered by batch member,
+    step, then id: ``member``, ``steps``, ``ids`` (int64), ``phi`` (the model's
+    precision); per member, ``deferred`` (spikes emitted after their own step: their
+    neuron had already spiked in it) and ``unemitted`` (deferred past the trial end)."""
+    member: np.ndarray
     steps: np.ndarray
     ids: np.ndarray
     phi: np.ndarray
-    deferred: int
-    unemitted: int
+    deferred: np.ndarray
+    unemitted: np.ndarray
+    batch_size: int
+    n_ids: int
 
     def keep(self, mask: np.ndarray) -> "Emission":
-        return Emission(self.steps[mask], self.ids[mask], self.phi[mask], self.deferred,
-                        self.unemitted)
+        return Emission(self.member[mask], self.steps[mask], self.ids[mask], self.phi[mask],
+                        self.deferred, self.unemitted, self.batch_size, self.n_ids)
+
+    def counts(self) -> np.ndarray:
+        """Emitted spikes per member and neuron, shape (batch_size, n_ids)."""
+        flat = np.bincount(self.member * self.n_ids + self.ids,
+                           minlength=self.batch_size * self.n_ids)
+        return flat.reshape(self.batch_size, self.n_ids)
+
+    def schedule(self, backward: bool, n_steps: int):
+        """(offsets (batch_size, rows + 1), ids, phi) for ``push_spike_schedule``: the
+        forward emission (n_steps rows), or the backward replay (n_steps + 1 rows): a
+        spike emitted in forward step e is replayed in backward step n_steps - 2 - e
+        (``snippets.backward_event``); spikes of the last step reach no neuron within
+        the trial and are not replayed."""
+        if backward:
+            live = self.steps <= n_steps - 2
+            member, ids, phi = self.member[live], self.ids[live], self.phi[live]
+            fwd = self.steps[live]
+            steps, rows = n_steps - 2 - fwd, n_steps + 1
+            # The forward order is (member, step, id); the backward one reverses the steps
+            # and keeps the ids of a step in order: move whole blocks, no sort.
+            per_row = np.bincount(member * rows + steps, minlength=self.batch_size * rows)
+            full = np.concatenate(([0], np.cumsum(per_row)))
+            key = member * n_steps + fwd
+            first = np.concatenate(([True], key[1:] != key[:-1])) if key.size else key.astype(bool)
+            index = np.arange(key.size)
+            rank = index - np.maximum.accumulate(np.where(first, index, 0))
+            where = full[member * rows + steps] + rank
+            ids_b, phi_b = np.empty_like(ids), np.empty_like(phi)
+            ids_b[where], phi_b[where] = ids, phi
+            offsets = full[np.arange(self.batch_size)[:, None] * rows + np.arange(rows + 1)]
+            return offsets, ids_b, phi_b
+        member, steps, ids, phi = self.member, self.steps, self.ids, self.phi
+        rows = n_steps
+        per_row = np.bincount(member * rows + steps, minlength=self.batch_size * rows)
+        full = np.concatenate(([0], np.cumsum(per_row)))
+        offsets = full[np.arange(self.batch_size)[:, None] * rows + np.arange(rows + 1)]
+        return offsets, ids, phi
 
 
-def emission(times: np.ndarray, ids: np.ndarray, order: np.ndarray, dt: float, n_steps: int,
+def emission(samples, batch_size: int, n_ids: int, dt: float, n_steps: int,
              dtype) -> Emission:
-    """When ``input_model`` emits each spike (times in ms; ``order``: the spikes sorted
-    by neuron, then time).
+    """When ``input_model`` emits each spike of a batch (``samples``: each member's
+    spike times in ms and neuron ids).
 
     Step n spans [t_n, t_n + dt) with t_n = n dt (rounded to ``dtype`` as the kernel
     does). A spike at s is due in the first step with s < t_n + dt; a neuron emits
-    one spike per step, so a spike due while its neuron's earlier spike is still
-    pending waits for the next free step: e_k = max(due_k, e_(k-1) + 1). It carries
-    phi = max((s - t_e) / dt, 0) (0 when deferred).
+    one spike per step, in time order, so a spike due while its neuron's earlier
+    spike is still pending waits for the next free step: e_k = max(due_k,
+    e_(k-1) + 1). It carries phi = max((s - t_e) / dt, 0) (0 when deferred).
     """
     dtype = np.dtype(dtype)
+    parts = [_emit_one(t, i, n_ids, dt, n_steps, dtype) for t, i in samples]
+    sizes = [p[0].size for p in parts]
+    return Emission(np.repeat(np.arange(len(parts)), sizes),
+                    _join([p[0] for p in parts], np.int64), _join([p[1] for p in parts], np.int64),
+                    _join([p[2] for p in parts], dtype),
+                    np.array([p[3] for p in parts] + [0] * (batch_size - len(parts))),
+                    np.array([p[4] for p in parts] + [0] * (batch_size - len(parts))),
+                    batch_size, n_ids)
+
+
+def _join(arrays, dtype):
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+
+def _emit_one(times, ids, n_ids, dt, n_steps, dtype):
+    """(steps, ids, phi, deferred, unemitted) of one sample, ordered by step, then id."""
     dt_c = dtype.type(dt)
-    s = np.asarray(times, dtype=np.float64)[order].astype(dtype)
-    nid = np.asarray(ids, dtype=np.int64)[order]
+    t64 = np.asarray(times, dtype=np.float64)
+    s = t64.astype(dtype)
+    nid = np.asarray(ids, dtype=np.int64)
 
     def t_of(n):
         return (n.astype(np.float64) * np.float64(dt_c)).astype(dtype)
@@ -70,37 +127,43 @@ def emission(times: np.ndarray, ids: np.ndarray, order: np.ndarray, dt: float, n
         if not (later.any() or earlier.any()):
             break
         due = due + later - earlier
-    emitted = _with_deferral(due, nid)
+    key = due * n_ids + nid
+    order = np.argsort(key)
+    sorted_key = key[order]
+    if sorted_key.size and np.any(sorted_key[1:] == sorted_key[:-1]):
+        # A neuron has several spikes due in one step: defer in time order, re-sort.
+        order = _by_neuron_then_time(nid, s, t64)
+        emitted = _with_deferral(due[order], nid[order])
+        by_step = np.argsort(emitted * n_ids + nid[order])     # unique after deferral
+        order, emitted = order[by_step], emitted[by_step]
+    else:
+        emitted = due[order]
+    s, nid = s[order], nid[order]
     t_e = t_of(emitted)
-    deferred_flags = s < t_e
     phi = np.maximum((s - t_e) / dt_c, dtype.type(0.0))
     inside = emitted < n_steps
-    by_step = np.lexsort((nid[inside], emitted[inside]))
-    return Emission(emitted[inside][by_step], nid[inside][by_step],
-                    phi[inside][by_step].astype(dtype), int(deferred_flags[inside].sum()),
-                    int((~inside).sum()))
+    return (emitted[inside], nid[inside], phi[inside], int((inside & (s < t_e)).sum()),
+            int((~inside).sum()))
 
 
-def _with_deferral(due: np.ndarray, nid: np.ndarray) -> np.ndarray:
-    """e_k = max(due_k, e_(k-1) + 1) within each neuron's run of spikes (in time order):
-    e_k = k + max_(j <= k) (due_j - j), with k the rank inside the neuron's run."""
+def _by_neuron_then_time(nid: np.ndarray, s: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Order by neuron, then time. In single precision one integer key does it (the
+    bits of a non-negative float order as the float; spikes equal as floats are
+    interchangeable); in double precision a lexicographic sort."""
+    if s.dtype == np.float32:
+        return np.argsort((nid << 32) | s.view(np.uint32).astype(np.int64))
+    return np.lexsort((times, nid))
+
+
+def _with_deferral(due: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """e_k = max(due_k, e_(k-1) + 1) within each run of one neuron's spikes (in time
+    order): e_k = k + max_(j <= k) (due_j - j), with k the rank inside the run."""
     if due.size == 0:
         return due
-    first = np.concatenate(([True], nid[1:] != nid[:-1]))
+    first = np.concatenate(([True], group[1:] != group[:-1]))
     run_start = np.maximum.accumulate(np.where(first, np.arange(due.size), 0))
     rank = np.arange(due.size) - run_start
     # A per-run offset larger than any due - rank keeps the running maximum inside a run.
     shift = np.cumsum(first) * (int(due.max()) + due.size + 1)
     best = np.maximum.accumulate(due - rank + shift) - shift
     return rank + best
-
-
-def backward_schedule(em: Emission, n_steps: int):
-    """(step, ids, phi) of the backward pass: a spike emitted in forward step e is
-    replayed in backward step n_steps - 2 - e (``snippets.backward_event``); spikes of
-    the last step reach no neuron within the trial and are not replayed. Ordered by
-    step, then id."""
-    live = em.steps <= n_steps - 2
-    steps = (n_steps - 2 - em.steps[live])
-    order = np.argsort(steps, kind="stable")
-    return steps[order], em.ids[live][order], em.phi[live][order]
