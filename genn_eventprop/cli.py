@@ -23,7 +23,7 @@ MODES = ("train_test", "train", "test", "cross_validate")
 
 #: Benchmark -> (module, class) of its simulator, imported when used.
 SIMULATORS = {"yinyang": ("yinyang", "YinYangModel"), "shd": ("shd", "SHDModel"),
-              "ssc": ("shd", "SSCModel")}
+              "ssc": ("shd", "SSCModel"), "mnist": ("mnist", "MNISTModel")}
 
 
 def simulator_class(benchmark: str):

@@ -12,10 +12,12 @@ import difflib
 from typing import Any, Dict, List, Tuple
 
 from .spec import ParamError, ParamSpec
+from .mnist import MNIST
 from .shd import SHD, SSC
 from .yinyang import YINYANG
 
-BENCHMARKS: Dict[str, Dict[str, ParamSpec]] = {"yinyang": YINYANG, "shd": SHD, "ssc": SSC}
+BENCHMARKS: Dict[str, Dict[str, ParamSpec]] = {"yinyang": YINYANG, "shd": SHD, "ssc": SSC,
+                                               "mnist": MNIST}
 
 
 def _specs(benchmark: str) -> Dict[str, ParamSpec]:

@@ -95,3 +95,30 @@ def test_original_shd_keys_are_all_accepted():
                 "TAUM_OUTPUT_EPOCH_TRIAL", "CHECKPOINT", "CHECKPOINT_BEST", "LOAD_BEST"]
     missing = [k for k in original if k not in defaults("shd")]
     assert not missing, missing
+
+
+def test_original_mnist_keys_are_all_accepted():
+    """Every key of the original simulator_MNIST.py p dict, with its values where this
+    package can honour them."""
+    original = {"NAME": "test", "DATASET": "MNIST", "DEBUG": False, "DEBUG_HIDDEN_N": False,
+                "OUT_DIR": ".", "DT_MS": 0.1, "BUILD": True, "TIMING": True,
+                "TRAIN_DATA_SEED": 123, "TEST_DATA_SEED": 456, "MODEL_SEED": None,
+                "TRIAL_MS": 20.0, "N_MAX_SPIKE": 400, "N_BATCH": 32, "SUPER_BATCH": 1,
+                "N_TRAIN": 55000, "N_VALIDATE": 5000, "N_EPOCH": 10, "SHUFFLE": True,
+                "N_TEST": 10000, "W_REPORT_INTERVAL": 100, "W_EPOCH_INTERVAL": 10,
+                "NUM_HIDDEN": 350, "RECURRENT": False, "TAU_SYN": 5.0, "TAU_MEM": 20.0,
+                "V_THRESH": 1.0, "V_RESET": 0.0, "INPUT_HIDDEN_MEAN": 0.078,
+                "INPUT_HIDDEN_STD": 0.045, "HIDDEN_OUTPUT_MEAN": 0.2, "HIDDEN_OUTPUT_STD": 0.37,
+                "HIDDEN_HIDDEN_MEAN": 0.2, "HIDDEN_HIDDEN_STD": 0.37, "PDROP_INPUT": 0.2,
+                "REG_TYPE": "none", "LBD_UPPER": 0.000005, "LBD_LOWER": 0.001,
+                "NU_UPPER": 20 * 32, "NU_LOWER": 0.1 * 32, "RHO_UPPER": 5000.0,
+                "GLB_UPPER": 0.00001, "ETA": 5e-3, "ADAM_BETA1": 0.9, "ADAM_BETA2": 0.999,
+                "ADAM_EPS": 1e-8, "ETA_DECAY": 0.95, "ETA_FIDDELING": False, "ETA_REDUCE": 0.1,
+                "ETA_REDUCE_PERIOD": 50, "SPK_REC_STEPS": 200, "REC_SPIKES": [],
+                "REC_NEURONS": [], "REC_SYNAPSES": [], "WRITE_TO_DISK": True,
+                "LOAD_LAST": False, "LOSS_TYPE": "max", "EVALUATION": "random",
+                "CUDA_VISIBLE_DEVICES": False, "AVG_SNSUM": False}
+    p = validate(original, "mnist")
+    assert p["NUM_HIDDEN"] == 350 and p["LOSS_TYPE"] == "max"
+    with pytest.raises(ParamError, match="ETA_DECAY"):
+        validate(dict(original, ETA_FIDDELING=True), "mnist")

@@ -1,0 +1,87 @@
+"""MNIST simulator on the real files (../shared/data/mnist): splits without leakage,
+reduced classes, errors before any work, a short training far above chance and the
+command line."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genn_eventprop.datasets.shd import DataFileError
+from genn_eventprop.params import ParamError
+from genn_eventprop.simulators.mnist import MNISTModel, mnist_model, p as default_p
+
+SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+pytestmark = pytest.mark.skipif(not SHARED_MNIST.is_dir(),
+                                reason=f"the real MNIST files are not at {SHARED_MNIST}")
+QUICK = dict(DATA_DIR=str(SHARED_MNIST), N_TRAIN=2000, N_VALIDATE=500, N_TEST=1000, N_EPOCH=2,
+             NUM_HIDDEN=100, PROGRESS=False)
+
+
+def params(tmp_path, **kw):
+    return dict(default_p, OUT_DIR=str(tmp_path), **dict(QUICK, **kw))
+
+
+def rows(samples):
+    return {row.tobytes() for row in samples.images}
+
+
+def test_splits_are_disjoint_sized_and_seeded(tmp_path):
+    sim = MNISTModel(params(tmp_path))
+    train, y_train = sim.load_split("train", sim.p)
+    val, y_val = sim.load_split("validate", sim.p)
+    test, _ = sim.load_split("test", sim.p)
+    assert (len(train), len(val), len(test)) == (2000, 500, 1000)
+    assert not rows(train) & rows(val)
+    again = MNISTModel(params(tmp_path)).load_split("train", sim.p)[0]
+    np.testing.assert_array_equal(again.images, train.images)
+    other = MNISTModel(params(tmp_path, TRAIN_DATA_SEED=7))
+    assert not np.array_equal(other.load_split("train", other.p)[0].images, train.images)
+    assert set(np.unique(y_train)) == set(range(10)) and set(np.unique(y_val)) <= set(range(10))
+
+
+def test_reduced_classes_are_relabelled(tmp_path):
+    sim = MNISTModel(params(tmp_path, REDUCED_CLASSES=[3, 8]))
+    assert sim.n_classes == 2
+    train, labels = sim.load_split("train", sim.p)
+    assert set(np.unique(labels)) == {0, 1}
+    full = MNISTModel(params(tmp_path))
+    data_labels = full.load_split("train", full.p)[1]
+    assert data_labels.size == 2000 and labels.size == 2000
+
+
+@pytest.mark.parametrize("kw,error,match", [
+    (dict(N_TRAIN=58000, N_VALIDATE=5000), ParamError, "exceed the 60000 training images"),
+    (dict(REDUCED_CLASSES=[0, 12]), ParamError, "digits 0..9"),
+    (dict(DATA_DIR="/nonexistent/mnist"), DataFileError, "t10k-images-idx3-ubyte"),
+    (dict(N_TESTS=10), ParamError, "N_TEST"),
+    (dict(SUPER_BATCH=4), ParamError, "super-batches"),
+])
+def test_bad_settings_fail_before_any_work(tmp_path, kw, error, match):
+    with pytest.raises(error, match=match):
+        sim = MNISTModel(params(tmp_path, **kw))
+        sim.load_split("train", sim.p)
+
+
+def test_short_training_beats_chance_by_far(tmp_path):
+    res = mnist_model(params(tmp_path)).train_test(params(tmp_path))
+    assert res.test_accuracy > 0.6, res.test_accuracy      # chance: 0.1
+    assert res.tape_overflow == 0
+
+
+def test_command_line(tmp_path):
+    exe = shutil.which("genn-eventprop")
+    assert exe
+    sets = [x for k, v in dict(QUICK, N_TRAIN=200, N_VALIDATE=100, N_TEST=200, N_EPOCH=1,
+                               OUT_DIR=str(tmp_path)).items()
+            for x in ("--set", f"{k}={json.dumps(v)}")]
+    out = subprocess.run([exe, "mnist", *sets], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "test accuracy" in out.stdout
+    bad = subprocess.run([exe, "mnist", "--set", "N_TRIAN=5"], capture_output=True, text=True,
+                         timeout=600)
+    assert bad.returncode == 2 and "N_TRAIN" in bad.stderr and "Traceback" not in bad.stderr
