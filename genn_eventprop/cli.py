@@ -119,12 +119,12 @@ def _report(result, p) -> None:
 
 
 def data_main(argv: List[str]) -> int:
-    """``genn-eventprop data shd|ssc [--dir DIR] [--url URL] [--synthetic]``: download a
-    data set, or write synthetic files in its layout."""
+    """``genn-eventprop data shd|ssc|mnist [--dir DIR] [--url URL] [--synthetic]``: download
+    a data set, or (SHD/SSC) write synthetic files in its layout."""
     parser = argparse.ArgumentParser(
         prog="genn-eventprop data",
         description="Download the official data files (checksum-verified, resumable).")
-    parser.add_argument("dataset", choices=("shd", "ssc"))
+    parser.add_argument("dataset", choices=("shd", "ssc", "mnist"))
     parser.add_argument("--dir", default=None,
                         help="destination folder (default: $GENN_EVENTPROP_DATA, else ./data)")
     parser.add_argument("--url", default=None, help="base URL (default: the official site)")
@@ -132,17 +132,23 @@ def data_main(argv: List[str]) -> int:
                         help="write synthetic files in the official layout instead (no "
                              "network; accuracies on them say nothing about the real data)")
     args = parser.parse_args(argv)
-    from .datasets.download import download_dataset
+    from .datasets.download import download_dataset, download_mnist
     from .datasets.shd import generate_synthetic
     import os
     dest = args.dir or os.environ.get("GENN_EVENTPROP_DATA") or "data"
+    if args.synthetic and args.dataset == "mnist":
+        print("genn-eventprop data: error: there are no synthetic MNIST files; MNIST is small "
+              "(11 MB gzipped): download it, or copy the four IDX files into --dir",
+              file=sys.stderr)
+        return 2
     if args.synthetic:
         for path in generate_synthetic(dest, args.dataset).values():
             print(path)
         return 0
     try:
         kwargs = {"base_url": args.url} if args.url else {}
-        paths = download_dataset(args.dataset, dest, **kwargs)
+        paths = (download_mnist(dest, **kwargs) if args.dataset == "mnist"
+                 else download_dataset(args.dataset, dest, **kwargs))
     except UserError as e:
         print(f"genn-eventprop data: error: {e}", file=sys.stderr)
         return 2

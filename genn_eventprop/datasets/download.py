@@ -1,11 +1,13 @@
-"""Download the SHD/SSC files from the publisher: resumable, checksum-verified, atomic.
+"""Download the SHD/SSC and MNIST files: resumable, checksum-verified, atomic.
 
 :func:`download_dataset` fetches the gzipped HDF5 files of one dataset into a
-folder, where :func:`genn_eventprop.datasets.shd.find_data_file` finds them.
+folder, where :func:`genn_eventprop.datasets.shd.find_data_file` finds them;
+:func:`download_mnist` fetches the four gzipped MNIST IDX files.
 A download goes to ``<file>.part``; an interrupted one is resumed with an HTTP
 ``Range`` request; the finished file is checked against its MD5 and only then
 renamed to ``<file>``. Only the standard library's ``urllib`` is used.
 """
+import gzip
 import hashlib
 import http.client
 import os
@@ -17,10 +19,14 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
+from genn_eventprop.datasets.mnist import FILES as MNIST_FILES
 from genn_eventprop.datasets.shd import BASE_URL, GZ_MD5, SPLITS, DataFileError, data_file_name
 from genn_eventprop.errors import UserError
 
-__all__ = ["DownloadError", "download_dataset", "file_md5"]
+__all__ = ["DownloadError", "download_dataset", "download_mnist", "file_md5", "MNIST_URL"]
+
+#: torchvision's mirror of the MNIST files (yann.lecun.com refuses scripted downloads).
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
 _CHUNK = 1 << 16
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -206,6 +212,60 @@ def download_dataset(dataset: str, dest_dir: Union[str, os.PathLike], base_url: 
         if md5 is None:
             warnings.warn(f"{final} was not verified (no checksum known); its md5 is {actual}",
                           RuntimeWarning, stacklevel=2)
+        os.replace(part, final)
+        out.append(final)
+    return out
+
+
+def _mnist_check(path: Path, name: str, size: int, md5: str) -> Optional[str]:
+    """None if the gzipped ``path`` holds the canonical ``name``, else what is wrong."""
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as e:
+        return f"it is not a readable gzip file ({e})"
+    digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    if len(data) != size or digest != md5:
+        return (f"uncompressed it has {len(data)} bytes and md5 {digest}, not the canonical "
+                f"{size} bytes and md5 {md5} of {name}")
+    return None
+
+
+def download_mnist(dest_dir: Union[str, os.PathLike], base_url: str = MNIST_URL,
+                   progress: bool = True, timeout: float = 60.0) -> List[Path]:
+    """Download the four gzipped MNIST IDX files into ``dest_dir``; returns their paths.
+
+    As :func:`download_dataset`: each file goes to ``<name>.gz.part`` (resumed
+    with HTTP ``Range`` after an interruption) and is renamed only once its
+    content, uncompressed, has the canonical size and MD5
+    (:data:`genn_eventprop.datasets.mnist.FILES`). Files already present are
+    checked and kept.
+
+    Raises:
+        DataFileError: a downloaded or present file is not the canonical one
+            (a bad download's ``.part`` is deleted; a present file is kept).
+        DownloadError: network or HTTP failure; the ``.part`` is kept.
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    opener = urllib.request.build_opener()
+    out = []
+    for name, size, md5 in MNIST_FILES.values():
+        url = _base(base_url) + name + ".gz"
+        final = dest / (name + ".gz")
+        part = dest / (name + ".gz.part")
+        if final.is_file():
+            wrong = _mnist_check(final, name, size, md5)
+            if wrong:
+                raise DataFileError(f"data file {final} is already there but {wrong}. Delete or "
+                                    f"move it and download again.")
+            out.append(final)
+            continue
+        _fetch(opener, url, part, progress, timeout)
+        wrong = _mnist_check(part, name, size, md5)
+        if wrong:
+            part.unlink()
+            raise DataFileError(f"download of {url} is corrupt: {wrong}. The partial file {part} "
+                                f"was deleted; download again.")
         os.replace(part, final)
         out.append(final)
     return out

@@ -241,3 +241,65 @@ def test_default_table_holds_published_shd_checksums():
     assert GZ_MD5["shd_train.h5.gz"] == "d47c9825dee33347913e8ce0f2be08b0"
     assert GZ_MD5["shd_test.h5.gz"] == "3062a80ec0c5719404d5b02e166543b1"
     assert all(k.endswith(".h5.gz") and (v is None or len(v) == 32) for k, v in GZ_MD5.items())
+
+
+# ------------------------------------------------------------------------- MNIST
+from pathlib import Path  # noqa: E402
+
+from genn_eventprop.datasets.download import download_mnist  # noqa: E402
+from genn_eventprop.datasets.mnist import FILES as MNIST_FILES, load_mnist  # noqa: E402
+
+SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+needs_mnist = pytest.mark.skipif(not SHARED_MNIST.is_dir(),
+                                 reason=f"the real MNIST files are not at {SHARED_MNIST}")
+
+
+def _serve_mnist(server, damage=None):
+    server.files = {}
+    for name, _, _ in MNIST_FILES.values():
+        data = (SHARED_MNIST / (name + ".gz")).read_bytes()
+        if name == damage:
+            raw = bytearray(gzip.decompress(data))
+            raw[-1] ^= 0xFF
+            data = gzip.compress(bytes(raw), mtime=0)
+        server.files[f"datasets/{name}.gz"] = data
+
+
+@needs_mnist
+def test_mnist_download_verifies_the_canonical_content(server, tmp_path):
+    _serve_mnist(server)
+    server.truncate = 1                                   # one dropped connection: resumed
+    with pytest.raises(DownloadError, match="resumes it"):
+        download_mnist(tmp_path, base_url=server.url, progress=False)
+    out = download_mnist(tmp_path, base_url=server.url, progress=False)
+    assert sorted(p.name for p in out) == sorted(n + ".gz" for n, _, _ in MNIST_FILES.values())
+    assert not list(tmp_path.glob("*.part"))
+    assert load_mnist(tmp_path).test_images.shape == (10000, 28, 28)
+    n = len(server.requests)
+    download_mnist(tmp_path, base_url=server.url, progress=False)
+    assert len(server.requests) == n                       # present and verified: kept
+
+
+@needs_mnist
+def test_mnist_download_refuses_a_damaged_file(server, tmp_path):
+    _serve_mnist(server, damage="t10k-labels-idx1-ubyte")
+    with pytest.raises(DataFileError, match="corrupt: uncompressed .* md5"):
+        download_mnist(tmp_path, base_url=server.url, progress=False)
+    assert not (tmp_path / "t10k-labels-idx1-ubyte.gz").exists()
+    assert not list(tmp_path.glob("*.part"))
+
+
+@needs_mnist
+def test_mnist_data_command(server, tmp_path):
+    import shutil
+    import subprocess
+    _serve_mnist(server)
+    exe = shutil.which("genn-eventprop")
+    ok = subprocess.run([exe, "data", "mnist", "--dir", str(tmp_path), "--url", server.url],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "t10k-labels-idx1-ubyte.gz" in ok.stdout
+    bad = subprocess.run([exe, "data", "mnist", "--synthetic", "--dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no synthetic MNIST" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,54 @@
+"""MNIST benchmark: train a configuration on the real files and print the test accuracy
+(at the best validation epoch), seconds per epoch and the total time.
+
+Data: --data DIR, else $GENN_EVENTPROP_DATA, else ../shared/data/mnist next to the
+repository (the four IDX files, plain or .gz).
+
+Usage: python bench/mnist.py [--data DIR] [--set KEY=VALUE ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from genn_eventprop.cli import parse_value
+from genn_eventprop.simulators.mnist import MNISTModel, p as default_p
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.environ.get("GENN_EVENTPROP_DATA") or str(SHARED))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args()
+    overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    load = os.getloadavg()
+    print(f"machine: {platform.machine()} cores={os.cpu_count()} python="
+          f"{platform.python_version()} numpy={np.__version__}; load average before "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    with tempfile.TemporaryDirectory() as out:
+        p = dict(default_p, DATA_DIR=args.data, OUT_DIR=out, PROGRESS=False)
+        p.update(overrides)
+        t0 = time.perf_counter()
+        res = MNISTModel(p).train_test(p)
+        total = time.perf_counter() - t0
+    epochs = [e.seconds for e in res.epochs]
+    shown = {k: p[k] for k in ("N_TRAIN", "N_VALIDATE", "N_TEST", "N_EPOCH", "NUM_HIDDEN",
+                               "N_BATCH", "DT_MS", "TRIAL_MS", "LOSS_TYPE", "ETA", "ETA_DECAY",
+                               "PDROP_INPUT")}
+    print("config: " + " ".join(f"{k}={v}" for k, v in shown.items()))
+    print(f"test accuracy: {res.test_accuracy:.4f} (best validation "
+          f"{res.best_validation_accuracy} at epoch {res.best_epoch})")
+    print(f"seconds per epoch: {np.mean(epochs):.1f} (training + validation); total "
+          f"{total:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
