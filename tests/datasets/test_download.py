@@ -249,15 +249,10 @@ from pathlib import Path  # noqa: E402
 from genn_eventprop.datasets.download import download_mnist  # noqa: E402
 from genn_eventprop.datasets.mnist import FILES as MNIST_FILES, load_mnist  # noqa: E402
 
-SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(not SHARED_MNIST.is_dir(),
-                                 reason=f"the real MNIST files are not at {SHARED_MNIST}")
-
-
-def _serve_mnist(server, damage=None):
+def _serve_mnist(server, shared, damage=None):
     server.files = {}
     for name, _, _ in MNIST_FILES.values():
-        data = (SHARED_MNIST / (name + ".gz")).read_bytes()
+        data = (Path(shared) / (name + ".gz")).read_bytes()
         if name == damage:
             raw = bytearray(gzip.decompress(data))
             raw[-1] ^= 0xFF
@@ -265,9 +260,8 @@ def _serve_mnist(server, damage=None):
         server.files[f"datasets/{name}.gz"] = data
 
 
-@needs_mnist
-def test_mnist_download_verifies_the_canonical_content(server, tmp_path):
-    _serve_mnist(server)
+def test_mnist_download_verifies_the_canonical_content(server, shared_mnist, tmp_path):
+    _serve_mnist(server, shared_mnist)
     server.truncate = 1                                   # one dropped connection: resumed
     with pytest.raises(DownloadError, match="resumes it"):
         download_mnist(tmp_path, base_url=server.url, progress=False)
@@ -280,20 +274,18 @@ def test_mnist_download_verifies_the_canonical_content(server, tmp_path):
     assert len(server.requests) == n                       # present and verified: kept
 
 
-@needs_mnist
-def test_mnist_download_refuses_a_damaged_file(server, tmp_path):
-    _serve_mnist(server, damage="t10k-labels-idx1-ubyte")
+def test_mnist_download_refuses_a_damaged_file(server, shared_mnist, tmp_path):
+    _serve_mnist(server, shared_mnist, damage="t10k-labels-idx1-ubyte")
     with pytest.raises(DataFileError, match="corrupt: uncompressed .* md5"):
         download_mnist(tmp_path, base_url=server.url, progress=False)
     assert not (tmp_path / "t10k-labels-idx1-ubyte.gz").exists()
     assert not list(tmp_path.glob("*.part"))
 
 
-@needs_mnist
-def test_mnist_data_command(server, tmp_path):
+def test_mnist_data_command(server, shared_mnist, tmp_path):
     import shutil
     import subprocess
-    _serve_mnist(server)
+    _serve_mnist(server, shared_mnist)
     exe = shutil.which("genn-eventprop")
     ok = subprocess.run([exe, "data", "mnist", "--dir", str(tmp_path), "--url", server.url],
                         capture_output=True, text=True, timeout=300)

@@ -4,9 +4,7 @@ real files in ../shared/data/mnist, and the latency code against its formula."""
 from __future__ import annotations
 
 import gzip
-import os
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,11 +12,6 @@ import pytest
 from genn_eventprop.datasets.mnist import (FILES, LatencyImages, find_mnist, load_mnist,
                                            parse_idx, read_idx)
 from genn_eventprop.datasets.shd import DataFileError
-
-SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
-needs_real = pytest.mark.skipif(not SHARED_MNIST.is_dir(),
-                                reason=f"the real MNIST files are not at {SHARED_MNIST}")
-
 
 def idx(array: np.ndarray, code: int = 0x08) -> bytes:
     """An IDX file in the published layout (big-endian header, then the data)."""
@@ -83,9 +76,8 @@ def test_foreign_file_under_a_canonical_name_is_refused(tmp_path):
         load_mnist(tmp_path)
 
 
-@needs_real
-def test_real_files_match_the_canonical_checksums():
-    data = load_mnist(SHARED_MNIST)
+def test_real_files_match_the_canonical_checksums(shared_mnist):
+    data = load_mnist(shared_mnist)
     assert data.train_images.shape == (60000, 28, 28) and data.test_images.shape == (10000, 28, 28)
     assert np.bincount(data.train_labels).tolist()[:3] == [5923, 6742, 5958]
     assert data.test_labels[:5].tolist() == [7, 2, 1, 0, 4]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,41 +14,42 @@ from genn_eventprop.datasets.shd import DataFileError
 from genn_eventprop.params import ParamError
 from genn_eventprop.simulators.mnist import MNISTModel, mnist_model, p as default_p
 
-SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
-pytestmark = pytest.mark.skipif(not SHARED_MNIST.is_dir(),
-                                reason=f"the real MNIST files are not at {SHARED_MNIST}")
-QUICK = dict(DATA_DIR=str(SHARED_MNIST), N_TRAIN=2000, N_VALIDATE=500, N_TEST=1000, N_EPOCH=2,
-             NUM_HIDDEN=100, PROGRESS=False)
+QUICK = dict(N_TRAIN=2000, N_VALIDATE=500, N_TEST=1000, N_EPOCH=2, NUM_HIDDEN=100,
+             PROGRESS=False)
 
 
-def params(tmp_path, **kw):
-    return dict(default_p, OUT_DIR=str(tmp_path), **dict(QUICK, **kw))
+@pytest.fixture
+def params(shared_mnist, tmp_path):
+    def make(**kw):
+        return dict(default_p, OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist),
+                    **QUICK) | kw
+    return make
 
 
 def rows(samples):
     return {row.tobytes() for row in samples.images}
 
 
-def test_splits_are_disjoint_sized_and_seeded(tmp_path):
-    sim = MNISTModel(params(tmp_path))
+def test_splits_are_disjoint_sized_and_seeded(params):
+    sim = MNISTModel(params())
     train, y_train = sim.load_split("train", sim.p)
     val, y_val = sim.load_split("validate", sim.p)
     test, _ = sim.load_split("test", sim.p)
     assert (len(train), len(val), len(test)) == (2000, 500, 1000)
     assert not rows(train) & rows(val)
-    again = MNISTModel(params(tmp_path)).load_split("train", sim.p)[0]
+    again = MNISTModel(params()).load_split("train", sim.p)[0]
     np.testing.assert_array_equal(again.images, train.images)
-    other = MNISTModel(params(tmp_path, TRAIN_DATA_SEED=7))
+    other = MNISTModel(params(TRAIN_DATA_SEED=7))
     assert not np.array_equal(other.load_split("train", other.p)[0].images, train.images)
     assert set(np.unique(y_train)) == set(range(10)) and set(np.unique(y_val)) <= set(range(10))
 
 
-def test_reduced_classes_are_relabelled(tmp_path):
-    sim = MNISTModel(params(tmp_path, REDUCED_CLASSES=[3, 8]))
+def test_reduced_classes_are_relabelled(params):
+    sim = MNISTModel(params(REDUCED_CLASSES=[3, 8]))
     assert sim.n_classes == 2
     train, labels = sim.load_split("train", sim.p)
     assert set(np.unique(labels)) == {0, 1}
-    full = MNISTModel(params(tmp_path))
+    full = MNISTModel(params())
     data_labels = full.load_split("train", full.p)[1]
     assert data_labels.size == 2000 and labels.size == 2000
 
@@ -61,23 +61,23 @@ def test_reduced_classes_are_relabelled(tmp_path):
     (dict(N_TESTS=10), ParamError, "N_TEST"),
     (dict(SUPER_BATCH=4), ParamError, "super-batches"),
 ])
-def test_bad_settings_fail_before_any_work(tmp_path, kw, error, match):
+def test_bad_settings_fail_before_any_work(params, kw, error, match):
     with pytest.raises(error, match=match):
-        sim = MNISTModel(params(tmp_path, **kw))
+        sim = MNISTModel(params(**kw))
         sim.load_split("train", sim.p)
 
 
-def test_short_training_beats_chance_by_far(tmp_path):
-    res = mnist_model(params(tmp_path)).train_test(params(tmp_path))
+def test_short_training_beats_chance_by_far(params):
+    res = mnist_model(params()).train_test(params())
     assert res.test_accuracy > 0.6, res.test_accuracy      # chance: 0.1
     assert res.tape_overflow == 0
 
 
-def test_command_line(tmp_path):
+def test_command_line(shared_mnist, tmp_path):
     exe = shutil.which("genn-eventprop")
     assert exe
     sets = [x for k, v in dict(QUICK, N_TRAIN=200, N_VALIDATE=100, N_TEST=200, N_EPOCH=1,
-                               OUT_DIR=str(tmp_path)).items()
+                               OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist)).items()
             for x in ("--set", f"{k}={json.dumps(v)}")]
     out = subprocess.run([exe, "mnist", *sets], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
