@@ -93,6 +93,9 @@ def emission(samples, batch_size: int, n_ids: int, dt: float, n_steps: int,
     e_(k-1) + 1). It carries phi = max((s - t_e) / dt, 0) (0 when deferred).
     """
     dtype = np.dtype(dtype)
+    fast = _emit_batch_without_deferral(samples, batch_size, n_ids, dt, n_steps, dtype)
+    if fast is not None:
+        return fast
     parts = [_emit_one(t, i, n_ids, dt, n_steps, dtype) for t, i in samples]
     sizes = [p[0].size for p in parts]
     return Emission(np.repeat(np.arange(len(parts)), sizes),
@@ -101,6 +104,49 @@ def emission(samples, batch_size: int, n_ids: int, dt: float, n_steps: int,
                     np.array([p[3] for p in parts] + [0] * (batch_size - len(parts))),
                     np.array([p[4] for p in parts] + [0] * (batch_size - len(parts))),
                     batch_size, n_ids)
+
+
+def _emit_batch_without_deferral(samples, batch_size, n_ids, dt, n_steps, dtype):
+    """The whole batch in one pass when no neuron has two spikes due in one step (binned
+    data, single-spike codes): every spike is emitted in its due step. None otherwise."""
+    sizes = [np.size(t) for t, _ in samples]
+    t64 = _join([np.asarray(t, dtype=np.float64).reshape(-1) for t, _ in samples], np.float64)
+    nid = _join([np.asarray(i).reshape(-1) for _, i in samples], np.int64)
+    member = np.repeat(np.arange(len(samples)), sizes)
+    s = t64.astype(dtype)
+    due = _due_steps(s, dtype.type(dt), dtype)
+    key = (member * (n_steps + 1) + np.minimum(due, n_steps)) * n_ids + nid
+    order = np.argsort(key)
+    key = key[order]
+    if key.size and np.any(key[1:] == key[:-1]):
+        return None
+    member, emitted, s, nid = member[order], due[order], s[order], nid[order]
+    t_e = _t_of(emitted, dtype.type(dt), dtype)
+    phi = np.maximum((s - t_e) / dtype.type(dt), dtype.type(0.0))
+    inside = emitted < n_steps
+    return Emission(member[inside], emitted[inside], nid[inside], phi[inside].astype(dtype),
+                    np.bincount(member[inside & (s < t_e)], minlength=batch_size),
+                    np.bincount(member[~inside], minlength=batch_size), batch_size, n_ids)
+
+
+def _t_of(n, dt_c, dtype):
+    """t_n = n dt as the kernel computes it ((double)n * dt, rounded to the scalar type)."""
+    return (n.astype(np.float64) * np.float64(dt_c)).astype(dtype)
+
+
+def _due_steps(s, dt_c, dtype):
+    """The first step n with s < t_n + dt, in the kernel's arithmetic."""
+    def end_of(n):
+        return _t_of(n, dt_c, dtype) + dt_c
+
+    due = np.maximum(np.floor(s.astype(np.float64) / np.float64(dt_c)), 0).astype(np.int64)
+    for _ in range(4):          # float rounding may put the boundary a step either way
+        later = s >= end_of(due)
+        earlier = (due > 0) & (s < end_of(np.maximum(due - 1, 0)))
+        if not (later.any() or earlier.any()):
+            break
+        due = due + later - earlier
+    return due
 
 
 def _join(arrays, dtype):
@@ -113,20 +159,7 @@ def _emit_one(times, ids, n_ids, dt, n_steps, dtype):
     t64 = np.asarray(times, dtype=np.float64)
     s = t64.astype(dtype)
     nid = np.asarray(ids, dtype=np.int64)
-
-    def t_of(n):
-        return (n.astype(np.float64) * np.float64(dt_c)).astype(dtype)
-
-    def end_of(n):
-        return t_of(n) + dt_c
-
-    due = np.maximum(np.floor(s.astype(np.float64) / np.float64(dt_c)), 0).astype(np.int64)
-    for _ in range(4):          # float rounding may put the boundary a step either way
-        later = s >= end_of(due)
-        earlier = (due > 0) & (s < end_of(np.maximum(due - 1, 0)))
-        if not (later.any() or earlier.any()):
-            break
-        due = due + later - earlier
+    due = _due_steps(s, dt_c, dtype)
     key = due * n_ids + nid
     order = np.argsort(key)
     sorted_key = key[order]
@@ -139,7 +172,7 @@ def _emit_one(times, ids, n_ids, dt, n_steps, dtype):
     else:
         emitted = due[order]
     s, nid = s[order], nid[order]
-    t_e = t_of(emitted)
+    t_e = _t_of(emitted, dt_c, dtype)
     phi = np.maximum((s - t_e) / dt_c, dtype.type(0.0))
     inside = emitted < n_steps
     return (emitted[inside], nid[inside], phi[inside], int((inside & (s < t_e)).sum()),
