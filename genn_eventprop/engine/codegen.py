@@ -905,7 +905,7 @@ class Generator:
                     f"const unsigned int num_pre = {sg.src.size}, num_post = {sg.trg.size};"]
             if sg.matrix_type == "DENSE":
                 count = str(sg.trg.size)
-                elem = [f"const unsigned int id_post = _j;",
+                elem = ["const unsigned int id_post = _j;",
                         f"const unsigned int id = id_pre * {sg.trg.size} + _j;"]
             else:
                 count = f"rowLength_{sg.name}[id_pre]"
