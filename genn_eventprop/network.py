@@ -16,7 +16,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import engine as pygenn
-from .genn_models.input_events import Emission, emission, input_events_model
+from .genn_models.input_events import (Emission, by_neuron_then_time, emission,
+                                       input_events_model)
 from .genn_models.regularisers import RegParams, get_regulariser
 from .genn_models import (adam_model, alif_model, get_loss, grad_reduce_model, input_model, li_output_model,
                           lif_model, lif_output_model, softmax_models, synapse_model)
@@ -120,19 +121,6 @@ class BatchResult:
     unemitted_input_spikes: int = 0
     delayed_beyond_trial: int = 0
     first_spike_t: Optional[np.ndarray] = None
-
-
-def by_neuron_then_time(times: np.ndarray, ids: np.ndarray, n_ids: int) -> np.ndarray:
-    """Order of spikes by neuron id, then time (as ``np.lexsort((times, ids))``).
-
-    A vectorised sort of the times, then a stable radix sort of the ids (numpy
-    sorts 16-bit keys by radix): ~4x faster than lexsort on SHD-sized samples.
-    Equal times of one neuron are interchangeable, so the first sort need not
-    be stable.
-    """
-    by_time = np.argsort(times)
-    key = ids[by_time].astype(np.uint16 if n_ids <= 1 << 16 else np.uint32)
-    return by_time[np.argsort(key, kind="stable")]
 
 
 def connection_names(spec: NetworkSpec) -> List[str]:

@@ -62,8 +62,7 @@ class Emission:
             steps, rows = n_steps - 2 - fwd, n_steps + 1
             # The forward order is (member, step, id); the backward one reverses the steps
             # and keeps the ids of a step in order: move whole blocks, no sort.
-            per_row = np.bincount(member * rows + steps, minlength=self.batch_size * rows)
-            full = np.concatenate(([0], np.cumsum(per_row)))
+            full, offsets = self._row_starts(member, steps, rows)
             key = member * n_steps + fwd
             first = np.concatenate(([True], key[1:] != key[:-1])) if key.size else key.astype(bool)
             index = np.arange(key.size)
@@ -71,14 +70,15 @@ class Emission:
             where = full[member * rows + steps] + rank
             ids_b, phi_b = np.empty_like(ids), np.empty_like(phi)
             ids_b[where], phi_b[where] = ids, phi
-            offsets = full[np.arange(self.batch_size)[:, None] * rows + np.arange(rows + 1)]
             return offsets, ids_b, phi_b
-        member, steps, ids, phi = self.member, self.steps, self.ids, self.phi
-        rows = n_steps
+        return self._row_starts(self.member, self.steps, n_steps)[1], self.ids, self.phi
+
+    def _row_starts(self, member, steps, rows):
+        """(start of every (member, step) row in the flat order, the same as offsets of
+        shape (batch_size, rows + 1))."""
         per_row = np.bincount(member * rows + steps, minlength=self.batch_size * rows)
         full = np.concatenate(([0], np.cumsum(per_row)))
-        offsets = full[np.arange(self.batch_size)[:, None] * rows + np.arange(rows + 1)]
-        return offsets, ids, phi
+        return full, full[np.arange(self.batch_size)[:, None] * rows + np.arange(rows + 1)]
 
 
 def emission(samples, batch_size: int, n_ids: int, dt: float, n_steps: int,
@@ -120,13 +120,19 @@ def _emit_batch_without_deferral(samples, batch_size, n_ids, dt, n_steps, dtype)
     key = key[order]
     if key.size and np.any(key[1:] == key[:-1]):
         return None
-    member, emitted, s, nid = member[order], due[order], s[order], nid[order]
-    t_e = _t_of(emitted, dtype.type(dt), dtype)
-    phi = np.maximum((s - t_e) / dtype.type(dt), dtype.type(0.0))
+    member, emitted, nid = member[order], due[order], nid[order]
+    phi, deferred = _carried(s[order], emitted, dtype.type(dt), dtype)
     inside = emitted < n_steps
     return Emission(member[inside], emitted[inside], nid[inside], phi[inside].astype(dtype),
-                    np.bincount(member[inside & (s < t_e)], minlength=batch_size),
+                    np.bincount(member[inside & deferred], minlength=batch_size),
                     np.bincount(member[~inside], minlength=batch_size), batch_size, n_ids)
+
+
+def _carried(s, emitted, dt_c, dtype):
+    """(phi, deferred) of spikes at times s emitted in steps ``emitted``: phi = max((s -
+    t_e)/dt, 0), and whether the spike came after its own step (s < t_e)."""
+    t_e = _t_of(emitted, dt_c, dtype)
+    return np.maximum((s - t_e) / dt_c, dtype.type(0.0)), s < t_e
 
 
 def _t_of(n, dt_c, dtype):
@@ -165,27 +171,30 @@ def _emit_one(times, ids, n_ids, dt, n_steps, dtype):
     sorted_key = key[order]
     if sorted_key.size and np.any(sorted_key[1:] == sorted_key[:-1]):
         # A neuron has several spikes due in one step: defer in time order, re-sort.
-        order = _by_neuron_then_time(nid, s, t64)
+        order = by_neuron_then_time(t64, nid, n_ids)
         emitted = _with_deferral(due[order], nid[order])
         by_step = np.argsort(emitted * n_ids + nid[order])     # unique after deferral
         order, emitted = order[by_step], emitted[by_step]
     else:
         emitted = due[order]
-    s, nid = s[order], nid[order]
-    t_e = _t_of(emitted, dt_c, dtype)
-    phi = np.maximum((s - t_e) / dt_c, dtype.type(0.0))
+    nid = nid[order]
+    phi, deferred = _carried(s[order], emitted, dt_c, dtype)
     inside = emitted < n_steps
-    return (emitted[inside], nid[inside], phi[inside], int((inside & (s < t_e)).sum()),
+    return (emitted[inside], nid[inside], phi[inside], int((inside & deferred).sum()),
             int((~inside).sum()))
 
 
-def _by_neuron_then_time(nid: np.ndarray, s: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Order by neuron, then time. In single precision one integer key does it (the
-    bits of a non-negative float order as the float; spikes equal as floats are
-    interchangeable); in double precision a lexicographic sort."""
-    if s.dtype == np.float32:
-        return np.argsort((nid << 32) | s.view(np.uint32).astype(np.int64))
-    return np.lexsort((times, nid))
+def by_neuron_then_time(times: np.ndarray, ids: np.ndarray, n_ids: int) -> np.ndarray:
+    """Order of spikes by neuron id, then time (as ``np.lexsort((times, ids))``).
+
+    A vectorised sort of the times, then a stable radix sort of the ids (numpy
+    sorts 16-bit keys by radix): ~4x faster than lexsort on SHD-sized samples.
+    Equal times of one neuron are interchangeable, so the first sort need not
+    be stable.
+    """
+    by_time = np.argsort(times)
+    key = ids[by_time].astype(np.uint16 if n_ids <= 1 << 16 else np.uint32)
+    return by_time[np.argsort(key, kind="stable")]
 
 
 def _with_deferral(due: np.ndarray, group: np.ndarray) -> np.ndarray:

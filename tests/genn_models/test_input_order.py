@@ -1,4 +1,4 @@
-"""Input spikes are loaded per neuron in time order (``network.by_neuron_then_time``).
+"""Input spikes are loaded per neuron in time order (``input_events.by_neuron_then_time``).
 
 Checked against numpy's lexsort: the times come out in the same sequence, with
 ties in time, repeated (id, time) pairs, ids beyond 16 bits and empty samples.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genn_eventprop.network import by_neuron_then_time
+from genn_eventprop.genn_models.input_events import by_neuron_then_time
 
 
 @pytest.mark.parametrize("n_ids", [1, 700, 7700, 70000])
