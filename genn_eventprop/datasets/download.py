@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
-from genn_eventprop.datasets.mnist import FILES as MNIST_FILES
+from genn_eventprop.datasets.mnist import FILES as MNIST_FILES, not_canonical
 from genn_eventprop.datasets.shd import BASE_URL, GZ_MD5, SPLITS, DataFileError, data_file_name
 from genn_eventprop.errors import UserError
 
@@ -217,17 +217,13 @@ def download_dataset(dataset: str, dest_dir: Union[str, os.PathLike], base_url: 
     return out
 
 
-def _mnist_check(path: Path, name: str, size: int, md5: str) -> Optional[str]:
-    """None if the gzipped ``path`` holds the canonical ``name``, else what is wrong."""
+def _mnist_check(path: Path, key: str) -> Optional[str]:
+    """None if the gzipped ``path`` holds the canonical MNIST file ``key``, else what is wrong."""
     try:
         data = gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as e:
         return f"it is not a readable gzip file ({e})"
-    digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    if len(data) != size or digest != md5:
-        return (f"uncompressed it has {len(data)} bytes and md5 {digest}, not the canonical "
-                f"{size} bytes and md5 {md5} of {name}")
-    return None
+    return not_canonical(data, key)
 
 
 def download_mnist(dest_dir: Union[str, os.PathLike], base_url: str = MNIST_URL,
@@ -249,19 +245,19 @@ def download_mnist(dest_dir: Union[str, os.PathLike], base_url: str = MNIST_URL,
     dest.mkdir(parents=True, exist_ok=True)
     opener = urllib.request.build_opener()
     out = []
-    for name, size, md5 in MNIST_FILES.values():
+    for key, (name, _, _) in MNIST_FILES.items():
         url = _base(base_url) + name + ".gz"
         final = dest / (name + ".gz")
         part = dest / (name + ".gz.part")
         if final.is_file():
-            wrong = _mnist_check(final, name, size, md5)
+            wrong = _mnist_check(final, key)
             if wrong:
                 raise DataFileError(f"data file {final} is already there but {wrong}. Delete or "
                                     f"move it and download again.")
             out.append(final)
             continue
         _fetch(opener, url, part, progress, timeout)
-        wrong = _mnist_check(part, name, size, md5)
+        wrong = _mnist_check(part, key)
         if wrong:
             part.unlink()
             raise DataFileError(f"download of {url} is corrupt: {wrong}. The partial file {part} "

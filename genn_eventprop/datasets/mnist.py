@@ -129,18 +129,27 @@ def load_mnist(data_dir: Optional[Union[str, os.PathLike]] = None) -> MNISTData:
     return _load(key)
 
 
+def not_canonical(data: bytes, key: str) -> Optional[str]:
+    """None if ``data`` (uncompressed) is the canonical content of file ``key`` of
+    ``FILES``, else what differs."""
+    file_name, size, md5 = FILES[key]
+    digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    if len(data) == size and digest == md5:
+        return None
+    return (f"uncompressed it has {len(data)} bytes and md5 {digest}, not the canonical "
+            f"{size} bytes and md5 {md5} of {file_name}")
+
+
 @lru_cache(maxsize=2)
 def _load(key) -> MNISTData:
     arrays = {}
     for name, path, _, _ in key:
-        file_name, size, md5 = FILES[name]
         data = idx_bytes(path)
-        digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        if len(data) != size or digest != md5:
+        wrong = not_canonical(data, name)
+        if wrong:
             raise DataFileError(
-                f"{path}: is not the canonical {file_name} (uncompressed {len(data)} bytes, md5 "
-                f"{digest}; expected {size} bytes, md5 {md5}): the file is damaged or another "
-                f"file. Replace it. {_what_to_do(Path(path).parent)}")
+                f"{path}: is not the canonical {FILES[name][0]} ({wrong}): the file is damaged "
+                f"or another file. Replace it. {_what_to_do(Path(path).parent)}")
         arrays[name] = parse_idx(data, path)
     labels = {k: arrays[k].astype(np.int64) for k in ("train_labels", "test_labels")}
     return MNISTData(arrays["train_images"], labels["train_labels"], arrays["test_images"],
