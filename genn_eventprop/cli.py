@@ -23,7 +23,9 @@ MODES = ("train_test", "train", "test", "cross_validate")
 
 #: Benchmark -> (module, class) of its simulator, imported when used.
 SIMULATORS = {"yinyang": ("yinyang", "YinYangModel"), "shd": ("shd", "SHDModel"),
-              "ssc": ("shd", "SSCModel"), "mnist": ("mnist", "MNISTModel")}
+              "ssc": ("shd", "SSCModel"), "mnist": ("mnist", "MNISTModel"),
+              "smnist": ("smnist", "SMNISTModel"),
+              "dvs_gesture": ("dvs_gesture", "DVSGestureModel")}
 
 
 def simulator_class(benchmark: str):
@@ -119,18 +121,21 @@ def _report(result, p) -> None:
 
 
 def data_main(argv: List[str]) -> int:
-    """``genn-eventprop data shd|ssc|mnist [--dir DIR] [--url URL] [--synthetic]``: download
-    a data set, or (SHD/SSC) write synthetic files in its layout."""
+    """``genn-eventprop data shd|ssc|mnist|dvs_gesture [--dir DIR] [--url URL] [--synthetic]``:
+    download a data set, or (SHD/SSC, DVS gesture) write synthetic files in its layout."""
     parser = argparse.ArgumentParser(
         prog="genn-eventprop data",
         description="Download the official data files (checksum-verified, resumable).")
-    parser.add_argument("dataset", choices=("shd", "ssc", "mnist"))
+    parser.add_argument("dataset", choices=("shd", "ssc", "mnist", "dvs_gesture"))
     parser.add_argument("--dir", default=None,
                         help="destination folder (default: $GENN_EVENTPROP_DATA, else ./data)")
     parser.add_argument("--url", default=None, help="base URL (default: the official site)")
     parser.add_argument("--synthetic", action="store_true",
                         help="write synthetic files in the official layout instead (no "
                              "network; accuracies on them say nothing about the real data)")
+    parser.add_argument("--layout", choices=("ibm", "tonic"), default="ibm",
+                        help="dvs_gesture --synthetic: the IBM release's layout (AEDAT 3.1) "
+                             "or tonic's (.npy)")
     args = parser.parse_args(argv)
     from .datasets.download import download_dataset, download_mnist
     from .datasets.shd import generate_synthetic
@@ -141,6 +146,8 @@ def data_main(argv: List[str]) -> int:
               "(11 MB gzipped): download it, or copy the four IDX files into --dir",
               file=sys.stderr)
         return 2
+    if args.dataset == "dvs_gesture":
+        return _dvs_gesture_data(dest, args)
     if args.synthetic:
         for path in generate_synthetic(dest, args.dataset).values():
             print(path)
@@ -157,6 +164,20 @@ def data_main(argv: List[str]) -> int:
         return 2
     for path in paths:
         print(path)
+    return 0
+
+
+def _dvs_gesture_data(dest: str, args) -> int:
+    """DVS gesture is not downloaded here (the IBM release needs a licence click-through,
+    tonic has its own downloader); ``--synthetic`` writes synthetic files."""
+    from .datasets.dvs_gesture import IBM_URL, TONIC_COMMAND, generate_synthetic
+    if not args.synthetic:
+        print(f"genn-eventprop data: error: DVS gesture is not downloaded by this command: get "
+              f"the IBM release from {IBM_URL} (extract DvsGesture/ into {dest}) or let tonic "
+              f"fetch it ({TONIC_COMMAND}); or write synthetic files with --synthetic",
+              file=sys.stderr)
+        return 2
+    print(generate_synthetic(dest, fmt=args.layout))
     return 0
 
 

@@ -60,6 +60,25 @@ class GridSpikes:
                           self.speakers[idx], self.dt, self.n_channels)
 
 
+def concat_grids(grids: Sequence[GridSpikes]) -> GridSpikes:
+    """The samples of several grids of the same ``dt`` and channels, one after another."""
+    if not grids:
+        raise ValueError("concat_grids needs at least one grid")
+    first = grids[0]
+    for g in grids[1:]:
+        if g.dt != first.dt or g.n_channels != first.n_channels:
+            raise ValueError(f"grids differ: dt {g.dt} vs {first.dt}, channels "
+                             f"{g.n_channels} vs {first.n_channels}")
+    starts = np.cumsum([0] + [int(g.offsets[-1]) for g in grids[:-1]])
+    offsets = np.concatenate([[0]] + [np.asarray(g.offsets[1:]) + a
+                                      for g, a in zip(grids, starts)]).astype(np.int64)
+    steps_dtype = np.result_type(*[g.steps.dtype for g in grids])
+    return GridSpikes(np.concatenate([g.steps for g in grids]).astype(steps_dtype, copy=False),
+                      np.concatenate([g.ids for g in grids]),
+                      offsets, np.concatenate([g.labels for g in grids]),
+                      np.concatenate([g.speakers for g in grids]), first.dt, first.n_channels)
+
+
 def to_grid(times: np.ndarray, units: np.ndarray, offsets: np.ndarray, labels, speakers,
             dt: float, trial_ms: float, n_channels: int, rescale_t: float = 1.0,
             rescale_x: float = 1.0, crop_ms: float = 1000.0, chunk_spikes: int = 1 << 21,

@@ -12,12 +12,15 @@ import difflib
 from typing import Any, Dict, List, Tuple
 
 from .spec import ParamError, ParamSpec
+from .dvs_gesture import DVS_GESTURE
 from .mnist import MNIST
+from .smnist import SMNIST
 from .shd import SHD, SSC
 from .yinyang import YINYANG
 
 BENCHMARKS: Dict[str, Dict[str, ParamSpec]] = {"yinyang": YINYANG, "shd": SHD, "ssc": SSC,
-                                               "mnist": MNIST}
+                                               "mnist": MNIST, "smnist": SMNIST,
+                                               "dvs_gesture": DVS_GESTURE}
 
 
 def _specs(benchmark: str) -> Dict[str, ParamSpec]:

@@ -52,9 +52,17 @@ class MNISTModel(Simulator):
     def n_classes(self) -> int:
         return len(digits(self.p))
 
+    def n_inputs(self, p: Dict[str, Any]) -> int:
+        return N_PIXELS
+
+    def encode(self, images: np.ndarray, split: str, p: Dict[str, Any]):
+        """The images of ``split`` as input spike trains (a sequence of samples)."""
+        return LatencyImages(images, p["TRIAL_MS"], p["DT_MS"])
+
     def network_spec(self, p: Dict[str, Any]) -> NetworkSpec:
         find_mnist(p["DATA_DIR"])               # missing files: an error before any work
-        return network_spec(p, N_PIXELS, len(digits(p)), f"mnist_h{p['NUM_HIDDEN']}")
+        return network_spec(p, self.n_inputs(p), len(digits(p)),
+                            f"{self.benchmark}_h{p['NUM_HIDDEN']}")
 
     def load_split(self, split: str, p: Dict[str, Any]):
         data = load_mnist(p["DATA_DIR"])
@@ -73,8 +81,7 @@ class MNISTModel(Simulator):
                 raise ParamError(f"N_TRAIN ({n_train}) + N_VALIDATE ({n_val}) exceed the "
                                  f"{len(order)} training images of the digits {wanted}")
             chosen = order[:n_train] if split == "train" else order[len(order) - n_val:]
-        return (LatencyImages(images[chosen], p["TRIAL_MS"], p["DT_MS"]),
-                _relabel(labels[chosen], wanted))
+        return self.encode(images[chosen], split, p), _relabel(labels[chosen], wanted)
 
 
 #: Name of the original research code's class.

@@ -37,6 +37,7 @@ from ..network import NetworkSpec
 from ..params import ParamError, defaults
 from ..params.mapping import network_spec
 from .base import Simulator
+from .rewire import rewire_silent
 
 #: The original cropped the recordings at 1 s (tonic's CropTime) before binning.
 CROP_MS = 1000.0
@@ -55,42 +56,54 @@ class SHDModel(Simulator):
         super().__init__(p)
 
     # ------------------------------------------------------------------ data
+    #: The keys that shape a data file's grid (besides which file).
+    FILE_KEYS = ("DATA_SET", "DATA_DIR", "DT_MS", "TRIAL_MS", "RESCALE_T", "RESCALE_X",
+                 "REDUCED_CLASSES")
+
+    def data_name(self, p) -> str:
+        """The data set's name in messages."""
+        return p["DATA_SET"]
+
+    def read_grid(self, p, which: str) -> Tuple[GridSpikes, List[str], int]:
+        """(grid, class names, spikes dropped) of one data file, before REDUCED_CLASSES."""
+        return _grid(p["DATA_SET"].lower(), which, p["DATA_DIR"], p["DT_MS"], p["TRIAL_MS"],
+                     p["RESCALE_T"], p["RESCALE_X"])
+
+    def dropped_label(self, which: str) -> str:
+        return f"spikes of the {which} file after 1000 ms or the trial end"
+
     def _file(self, p, which: str) -> GridSpikes:
         """One data file on the grid, reduced to REDUCED_CLASSES (relabelled 0..k-1 in
         increasing class order)."""
-        key = (p["DATA_SET"], which, p["DATA_DIR"], p["DT_MS"], p["TRIAL_MS"], p["RESCALE_T"],
-               p["RESCALE_X"], tuple(p["REDUCED_CLASSES"] or ()))
+        key = (which,) + tuple(repr(p[k]) for k in self.FILE_KEYS)
         if key not in self._files:
-            grid, names, dropped = _grid(p["DATA_SET"].lower(), which, p["DATA_DIR"],
-                                         p["DT_MS"], p["TRIAL_MS"], p["RESCALE_T"],
-                                         p["RESCALE_X"])
+            grid, names, dropped = self.read_grid(p, which)
             if p["REDUCED_CLASSES"]:
                 wanted = p["REDUCED_CLASSES"]
                 if max(wanted) >= len(names):
-                    raise ParamError(f"REDUCED_CLASSES {wanted}: the {p['DATA_SET']} file has "
-                                     f"classes 0..{len(names) - 1}")
+                    raise ParamError(f"REDUCED_CLASSES {wanted}: the {self.data_name(p)} file "
+                                     f"has classes 0..{len(names) - 1}")
                 grid = grid.subset(np.flatnonzero(np.isin(grid.labels, wanted)))
                 grid = dataclasses.replace(grid, labels=np.searchsorted(wanted, grid.labels))
                 names = [names[c] for c in wanted]
             if self._class_info and self._class_info["names"] != names:
-                raise ParamError(f"the {p['DATA_SET']} {which} file names its classes "
+                raise ParamError(f"the {self.data_name(p)} {which} file names its classes "
                                  f"{names}, the training file {self._class_info['names']}: "
                                  "the files do not belong together")
             self._class_info = {"names": names, "n_channels": grid.n_channels}
-            self._dropped[f"spikes of the {which} file after 1000 ms or the trial end"] = dropped
+            self._dropped[self.dropped_label(which)] = dropped
             self._files[key] = grid
         return self._files[key]
 
-    #: The keys that decide the training and validation sets.
-    SPLIT_KEYS = ("DATA_SET", "DATA_DIR", "DT_MS", "TRIAL_MS", "RESCALE_T", "RESCALE_X",
-                  "REDUCED_CLASSES", "TRAIN_DATA_SEED", "EVALUATION", "N_TRAIN", "N_VALIDATE",
-                  "SPEAKER_LEFT", "BALANCE_EVAL_CLASSES")
+    #: The keys that decide the training and validation sets, besides FILE_KEYS.
+    SPLIT_KEYS = ("TRAIN_DATA_SEED", "EVALUATION", "N_TRAIN", "N_VALIDATE", "SPEAKER_LEFT",
+                  "BALANCE_EVAL_CLASSES")
 
     def _train_and_validation(self, p) -> Tuple[GridSpikes, Optional[GridSpikes]]:
         """The training and validation sets, made once per setting: the subsets copy
         the spikes (gigabytes for SSC) and are asked for by validation, the training
         split and the validation split."""
-        key = repr([p[k] for k in self.SPLIT_KEYS])
+        key = repr([p[k] for k in self.FILE_KEYS + self.SPLIT_KEYS])
         if key not in self._splits:
             self._splits[key] = self._split(p)
         return self._splits[key]
@@ -103,8 +116,8 @@ class SHDModel(Simulator):
             n_train = len(data) - p["N_VALIDATE"] if p["N_TRAIN"] is None else p["N_TRAIN"]
             n = n_train + p["N_VALIDATE"]
             if n > len(data) or n_train < 1:
-                raise ParamError(f"N_TRAIN + N_VALIDATE = {n} but the {p['DATA_SET']} training "
-                                 f"file holds {len(data)} samples")
+                raise ParamError(f"N_TRAIN + N_VALIDATE = {n} but the {self.data_name(p)} "
+                                 f"training file holds {len(data)} samples")
             order = rng.permutation(len(data))
             train = data.subset(order[:n_train])
             val = data.subset(order[n_train:n]) if p["N_VALIDATE"] else None
@@ -121,8 +134,8 @@ class SHDModel(Simulator):
     def _sized(self, p, data: GridSpikes, key: str, rng, what: str) -> GridSpikes:
         n = len(data) if p[key] is None else p[key]
         if n > len(data):
-            raise ParamError(f"{key} = {n} but the {p['DATA_SET']} {what} file holds "
-                             f"{len(data)} samples")
+            raise ParamError(f"{key} = {n} but the {self.data_name(p)} {what} file "
+                             f"holds {len(data)} samples")
         return data.subset(np.sort(rng.permutation(len(data))[:n]))
 
     def training_size(self, p) -> int:
@@ -131,7 +144,7 @@ class SHDModel(Simulator):
     def _speaker_split(self, p, data: GridSpikes, left: int, rng):
         speakers = np.unique(data.speakers)
         if left not in speakers:
-            raise ParamError(f"SPEAKER_LEFT {left} is not a speaker of the {p['DATA_SET']} "
+            raise ParamError(f"SPEAKER_LEFT {left} is not a speaker of the {self.data_name(p)} "
                              f"training file; speakers: {speakers.tolist()}")
         rest = np.flatnonzero(data.speakers != left)
         n_train = len(rest) if p["N_TRAIN"] is None else p["N_TRAIN"]
@@ -208,26 +221,7 @@ class SHDModel(Simulator):
         return thinned
 
     def after_epoch(self, p, net, spike_totals, epoch):
-        """REWIRE_SILENT: the input weights of hidden neurons silent all epoch are raised
-        by REWIRE_LIFT, or (REWIRE_LIFT 0) redrawn from the initial distribution with a
-        fresh draw per epoch (seeded by TRAIN_DATA_SEED and the epoch, so a resumed run
-        draws the same)."""
-        if not p["REWIRE_SILENT"]:
-            return
-        rng = np.random.default_rng([p["TRAIN_DATA_SEED"], 3, epoch])
-        for layer in range(p["N_HID_LAYER"]):
-            silent = spike_totals.get(f"h{layer}", np.zeros(0)) == 0
-            if not silent.any():
-                continue
-            conn = "in_h0" if layer == 0 else f"h{layer - 1}_h{layer}"
-            w = net.get_weights(conn)
-            if p["REWIRE_LIFT"] != 0.0:
-                w[:, silent] += p["REWIRE_LIFT"]
-            else:
-                mean, sd = ((p["INPUT_HIDDEN_MEAN"], p["INPUT_HIDDEN_STD"]) if layer == 0 else
-                            (p["HIDDEN_HIDDENFWD_MEAN"], p["HIDDEN_HIDDENFWD_STD"]))
-                w[:, silent] = rng.normal(mean, sd, (w.shape[0], int(silent.sum())))
-            net.set_weights(conn, w)
+        rewire_silent(p, net, spike_totals, epoch)
 
     # ---------------------------------------------------------- validation
     def folds(self, p, samples, labels):
@@ -256,7 +250,7 @@ class SHDModel(Simulator):
         """Input channels and classes come from the data file."""
         names = self.class_names(p)
         return network_spec(p, self._class_info["n_channels"], len(names),
-                            f"{p['DATA_SET'].lower()}_h{p['NUM_HIDDEN']}")
+                            f"{self.benchmark}_h{p['NUM_HIDDEN']}")
 
 
 def _grid(dataset: str, which: str, data_dir, dt, trial_ms, rescale_t, rescale_x):
