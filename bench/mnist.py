@@ -1,10 +1,11 @@
 """MNIST benchmark: train a configuration on the real files and print the test accuracy
-(at the best validation epoch), seconds per epoch and the total time.
+(at the best validation epoch), seconds per epoch and the total time; latency-coded
+MNIST, or with --sequential sequential MNIST (the SMNIST simulator).
 
 Data: --data DIR, else $GENN_EVENTPROP_DATA, else ../shared/data/mnist next to the
 repository (the four IDX files, plain or .gz).
 
-Usage: python bench/mnist.py [--data DIR] [--set KEY=VALUE ...]
+Usage: python bench/mnist.py [--sequential] [--data DIR] [--set KEY=VALUE ...]
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from genn_eventprop.cli import parse_value
-from genn_eventprop.simulators.mnist import MNISTModel, p as default_p
+from genn_eventprop.params import defaults
+from genn_eventprop.simulators.mnist import MNISTModel
+from genn_eventprop.simulators.smnist import SMNISTModel
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -27,27 +30,31 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("GENN_EVENTPROP_DATA") or str(SHARED))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--sequential", action="store_true", help="sequential MNIST (SMNIST)")
     args = ap.parse_args()
+    model = SMNISTModel if args.sequential else MNISTModel
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
     load = os.getloadavg()
     print(f"machine: {platform.machine()} cores={os.cpu_count()} python="
           f"{platform.python_version()} numpy={np.__version__}; load average before "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     with tempfile.TemporaryDirectory() as out:
-        p = dict(default_p, DATA_DIR=args.data, OUT_DIR=out, PROGRESS=False)
+        p = dict(defaults(model.benchmark), DATA_DIR=args.data, OUT_DIR=out, PROGRESS=False)
         p.update(overrides)
         t0 = time.perf_counter()
-        res = MNISTModel(p).train_test(p)
+        res = model(p).train_test(p)
         total = time.perf_counter() - t0
     epochs = [e.seconds for e in res.epochs]
     shown = {k: p[k] for k in ("N_TRAIN", "N_VALIDATE", "N_TEST", "N_EPOCH", "NUM_HIDDEN",
                                "N_BATCH", "DT_MS", "TRIAL_MS", "LOSS_TYPE", "ETA", "ETA_DECAY",
-                               "PDROP_INPUT")}
+                               "PDROP_INPUT", "RECURRENT", "REDUCED_CLASSES")}
     print("config: " + " ".join(f"{k}={v}" for k, v in shown.items()))
     print(f"test accuracy: {res.test_accuracy:.4f} (best validation "
           f"{res.best_validation_accuracy} at epoch {res.best_epoch})")
     print(f"seconds per epoch: {np.mean(epochs):.1f} (training + validation); total "
           f"{total:.0f} s")
+    if res.data_report:
+        print("left out: " + ", ".join(f"{k} {v}" for k, v in res.data_report.items()))
 
 
 if __name__ == "__main__":

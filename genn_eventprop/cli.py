@@ -68,8 +68,9 @@ def list_params(benchmark: str) -> str:
 def _benchmark_parser(prog: str, benchmark: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="Train spiking networks with EventProp. Benchmarks: "
-                               + ", ".join(BENCHMARKS) + "; 'genn-eventprop data shd|ssc' "
-                               "downloads data.")
+                               + ", ".join(BENCHMARKS) + "; 'genn-eventprop data "
+                               "shd|ssc|mnist' downloads data, 'genn-eventprop data "
+                               "shd|ssc|dvs_gesture --synthetic' writes synthetic data.")
     if benchmark is None:
         parser.add_argument("benchmark", choices=sorted(BENCHMARKS), help="benchmark to run")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -1103,8 +1103,8 @@ class Generator:
             out += (self.schedule_body(pop) if pop.schedule_vars is not None else
                     self.per_batch_neuron_body(pop, self.neuron_element(pop))) + ["}"]
         par = f"#pragma omp parallel for schedule(static)\nfor (int _b = 0; _b < {self.B}; _b++) "
-        out += ["extern \"C\" void step_time() {", "const uint64_t _iT = iT;",
-                "double _tick = wall_time();"]
+        out += ["extern \"C\" void step_time() {", "const SubnormalsFlushed _flushed;",
+                "const uint64_t _iT = iT;", "double _tick = wall_time();"]
         out += [f"{par}_syn_{sg.name}(_b, _iT{qa});" for sg in syn]
         out.append("double _tock = wall_time(); synapseUpdateTime += _tock - _tick; "
                    "_tick = _tock;")
@@ -1124,7 +1124,7 @@ class Generator:
         out += ["_t_neu += wall_time() - _t1;"] if timing else []
         out += ["}", "}"]
         out += ["extern \"C\" void step_times(uint32_t n) {",
-                "if (n == 0) { return; }",
+                "if (n == 0) { return; }", "const SubnormalsFlushed _flushed;",
                 "const double _tick = wall_time();",
                 "double _t_syn = 0.0, _t_neu = 0.0;",
                 "#pragma omp parallel for schedule(dynamic, 1) reduction(+:_t_syn, _t_neu)",
@@ -1144,7 +1144,8 @@ class Generator:
         """Batch size 1: each group parallel over its neurons or targets; step_times
         repeats step_time."""
         m = self.model
-        step = ["extern \"C\" void step_time() {", "const uint64_t _iT = iT;"]
+        step = ["extern \"C\" void step_time() {", "const SubnormalsFlushed _flushed;",
+                "const uint64_t _iT = iT;"]
         step += self.step_preamble() + ["double _tick = wall_time();"]
         step += [self.synapse_update(sg) for sg in m.synapse_populations.values()]
         step.append("double _tock = wall_time(); synapseUpdateTime += _tock - _tick; "
@@ -1166,6 +1167,7 @@ class Generator:
                 self.declare_schedule(pop)
         step = self.batch_step_functions() if self.B > 1 else self.single_step_functions()
         init = ["extern \"C\" void initialize(int user_connectivity_mask) {",
+                "const SubnormalsFlushed _flushed;",
                 f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};",
                 "const scalar t = 0; (void)t;", "const double _tick = wall_time();"]
         for n, sg in enumerate(m.synapse_populations.values()):
@@ -1183,6 +1185,7 @@ class Generator:
         custom = []
         for group_name in sorted({cu.update_group for cu in m.custom_updates.values()}):
             custom.append(f"extern \"C\" void custom_update_{group_name}() {{")
+            custom.append("const SubnormalsFlushed _flushed;")
             custom.append(f"const scalar dt = {c_literal(m.dt, 'scalar', self.precision)};")
             custom.append("const uint64_t _iT = iT;")
             custom.append("const scalar t = (scalar)((double)iT * (double)dt);")

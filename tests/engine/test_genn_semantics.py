@@ -354,8 +354,9 @@ TYPED = pygenn.create_neuron_model(
 @pytest.mark.parametrize("precision", ["float", "double"])
 def test_unsuffixed_literals_are_scalar_and_maths_follows_its_argument(precision):
     """GeNN 5: an unsuffixed literal has the scalar type, ``d`` makes a double, and
-    exp of a float is the float function (its result here is subnormal in single
-    precision, so it loses digits that the double function keeps)."""
+    exp of a float is the float function: exp(-103) is subnormal in single precision,
+    so the kernels flush it to zero, where the double function's 1.4e-45 would give
+    1.4e-35."""
     model = pygenn.GeNNModel(precision, f"sem_typed_{precision}")
     pop = model.add_neuron_population("x", 1, TYPED, {}, {"lit": 0.0, "dbl": 0.0, "fexp": 0.0})
     model.build()
@@ -365,9 +366,40 @@ def test_unsuffixed_literals_are_scalar_and_maths_follows_its_argument(precision
     if precision == "float":
         f = np.float32
         assert got["lit"] == 0.0
-        assert got["fexp"] == float(f(np.exp(f(-103.0))) * f(1.0e10))
-        assert abs(got["fexp"] / (np.exp(-103.0) * 1e10) - 1.0) > 0.05
+        assert f(np.exp(f(-103.0))) > 0.0       # subnormal, not flushed, in numpy
+        assert got["fexp"] == 0.0
     else:
         assert got["lit"] == pytest.approx(1e-8, rel=1e-6)
         assert got["fexp"] == pytest.approx(np.exp(-103.0) * 1e10, rel=1e-12)
     assert got["dbl"] == pytest.approx(1e-8, rel=1e-6)
+
+
+# ============================================================================
+# Subnormal numbers are flushed to zero in the kernels, not in the caller
+# ============================================================================
+HALVING = pygenn.create_neuron_model("SemHalving", vars=[("v", "scalar")],
+                                     sim_code="v = v * 0.5;")
+
+
+@pytest.mark.parametrize("precision,start,smallest", [("float", 1e-36, 1.1754944e-38),
+                                                       ("double", 1e-305, 2.2250738585072014e-308)])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_subnormals_are_flushed_in_kernels_only(precision, start, smallest, batch):
+    """Halving a small value: numpy passes through the subnormal range before reaching
+    0; the kernels jump from the smallest normal number straight to 0, on every
+    thread, and the caller's own arithmetic keeps its subnormals afterwards."""
+    model = pygenn.GeNNModel(precision, f"sem_halving_{precision}_{batch}")
+    model.batch_size = batch
+    pop = model.add_neuron_population("x", 64, HALVING, {}, {"v": start})
+    model.build()
+    model.load()
+    dtype = np.float32 if precision == "float" else np.float64
+    expected = np.full(64, start, dtype)
+    for _ in range(40):
+        model.step_time()
+        expected = expected * dtype(0.5)
+        expected[expected < dtype(smallest)] = 0.0
+        got = np.asarray(pop.vars["v"].view).reshape(batch, 64)
+        np.testing.assert_array_equal(got, np.broadcast_to(expected, got.shape))
+    assert expected[0] == 0.0
+    assert dtype(smallest) / dtype(4.0) > 0.0      # the caller still has subnormals
