@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
-import numpy as np
+
+from report import machine_line, print_run
 
 from genn_eventprop.cli import parse_value
 from genn_eventprop.datasets.dvs_gesture import generate_synthetic
@@ -35,10 +35,7 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
-    load = os.getloadavg()
-    print(f"machine: {platform.machine()} cores={os.cpu_count()} python="
-          f"{platform.python_version()} numpy={np.__version__}; load average before "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
         data, extra = args.data, {}
         if data is None:
@@ -54,17 +51,9 @@ def main():
         t0 = time.perf_counter()
         res = DVSGestureModel(p).train_test(p)
         total = time.perf_counter() - t0
-    epochs = [e.seconds for e in res.epochs]
-    shown = {k: p[k] for k in ("N_TRAIN", "N_VALIDATE", "N_EPOCH", "NUM_HIDDEN", "RECURRENT",
-                               "N_BATCH", "DT_MS", "TRIAL_MS", "DOWNSAMPLE", "LOSS_TYPE",
-                               "ETA")}
-    print("config: " + " ".join(f"{k}={v}" for k, v in shown.items()))
-    print(f"test accuracy: {res.test_accuracy:.4f} (chance {1 / 11:.3f}; best validation "
-          f"{res.best_validation_accuracy} at epoch {res.best_epoch})")
-    print(f"seconds per epoch: {np.mean(epochs):.1f} (training + validation); total "
-          f"{total:.0f} s")
-    print("left out: " + ", ".join(f"{k} {v}" for k, v in res.data_report.items()))
-
+    print_run(res, p, ("N_TRAIN", "N_VALIDATE", "N_EPOCH", "NUM_HIDDEN", "RECURRENT", "N_BATCH",
+                       "DT_MS", "TRIAL_MS", "DOWNSAMPLE", "LOSS_TYPE", "ETA"), total,
+              chance=1 / 11)
 
 if __name__ == "__main__":
     main()

@@ -23,7 +23,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -32,6 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from report import machine_line
 
 N_IN, N_HID, N_OUT, STEPS, DT, BATCH = 700, 256, 20, 1000, 1.0, 32
 INPUT_SPIKES = 7500
@@ -170,10 +171,7 @@ def main():
     if args.worker:
         worker(args.worker == "rec", args.threads or None, args.batches)
         return
-    load = os.getloadavg()
-    print(f"machine: {platform.machine()} cores={os.cpu_count()} python="
-          f"{platform.python_version()} numpy={np.__version__}; load average before "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(machine_line())
     configs = [(rec, thr) for rec in (False, True) for thr in (None, 1)]
     for rec in (False, True):
         run_worker(rec, None, 1)                # compile into the cache outside the timing

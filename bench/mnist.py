@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+
+from report import machine_line, print_run
 
 from genn_eventprop.cli import parse_value
 from genn_eventprop.params import defaults
@@ -34,28 +34,16 @@ def main():
     args = ap.parse_args()
     model = SMNISTModel if args.sequential else MNISTModel
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
-    load = os.getloadavg()
-    print(f"machine: {platform.machine()} cores={os.cpu_count()} python="
-          f"{platform.python_version()} numpy={np.__version__}; load average before "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(machine_line())
     with tempfile.TemporaryDirectory() as out:
         p = dict(defaults(model.benchmark), DATA_DIR=args.data, OUT_DIR=out, PROGRESS=False)
         p.update(overrides)
         t0 = time.perf_counter()
         res = model(p).train_test(p)
         total = time.perf_counter() - t0
-    epochs = [e.seconds for e in res.epochs]
-    shown = {k: p[k] for k in ("N_TRAIN", "N_VALIDATE", "N_TEST", "N_EPOCH", "NUM_HIDDEN",
-                               "N_BATCH", "DT_MS", "TRIAL_MS", "LOSS_TYPE", "ETA", "ETA_DECAY",
-                               "PDROP_INPUT", "RECURRENT", "REDUCED_CLASSES")}
-    print("config: " + " ".join(f"{k}={v}" for k, v in shown.items()))
-    print(f"test accuracy: {res.test_accuracy:.4f} (best validation "
-          f"{res.best_validation_accuracy} at epoch {res.best_epoch})")
-    print(f"seconds per epoch: {np.mean(epochs):.1f} (training + validation); total "
-          f"{total:.0f} s")
-    if res.data_report:
-        print("left out: " + ", ".join(f"{k} {v}" for k, v in res.data_report.items()))
-
+    print_run(res, p, ("N_TRAIN", "N_VALIDATE", "N_TEST", "N_EPOCH", "NUM_HIDDEN", "N_BATCH",
+                       "DT_MS", "TRIAL_MS", "LOSS_TYPE", "ETA", "ETA_DECAY", "PDROP_INPUT",
+                       "RECURRENT", "REDUCED_CLASSES"), total)
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from report import machine_line
 
 from genn_eventprop.simulators.shd import SHDModel, SSCModel
 
@@ -48,8 +49,7 @@ def main():
     ap.add_argument("--load-only", action="store_true",
                     help="only read and bin the data: load time and peak memory")
     args = ap.parse_args()
-    print(f"machine: {platform.machine()} cores={os.cpu_count()} "
-          f"python={platform.python_version()} numpy={np.__version__}")
+    print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data
         if data is None:

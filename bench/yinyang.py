@@ -7,12 +7,12 @@ Usage: python bench/yinyang.py [--seeds 1 2 3] [--set KEY=VALUE ...]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 
 import numpy as np
+
+from report import machine_line
 
 from genn_eventprop.cli import parse_value
 from genn_eventprop.simulators.yinyang import YinYangModel, p as default_p
@@ -24,8 +24,7 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
-    print(f"machine: {platform.machine()} cores={os.cpu_count()} "
-          f"python={platform.python_version()} numpy={np.__version__}")
+    print(machine_line())
     accs, per_epoch, totals = [], [], []
     with tempfile.TemporaryDirectory() as out:
         for seed in args.seeds:

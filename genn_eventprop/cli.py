@@ -13,6 +13,7 @@ import argparse
 import importlib
 import json
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from .errors import UserError
@@ -70,7 +71,9 @@ def _benchmark_parser(prog: str, benchmark: Optional[str] = None) -> argparse.Ar
         prog=prog, description="Train spiking networks with EventProp. Benchmarks: "
                                + ", ".join(BENCHMARKS) + "; 'genn-eventprop data "
                                "shd|ssc|mnist' downloads data, 'genn-eventprop data "
-                               "shd|ssc|dvs_gesture --synthetic' writes synthetic data.")
+                               "shd|ssc|dvs_gesture --synthetic' writes synthetic data; "
+                               "'genn-eventprop scan FILE' runs a parameter scan, "
+                               "'genn-eventprop scan-report DIR' tabulates it.")
     if benchmark is None:
         parser.add_argument("benchmark", choices=sorted(BENCHMARKS), help="benchmark to run")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -182,10 +185,69 @@ def _dvs_gesture_data(dest: str, args) -> int:
     return 0
 
 
+def scan_main(argv: List[str]) -> int:
+    """``genn-eventprop scan FILE [--executor KIND] [--workers N] [--threads-per-worker T]
+    [--address ADDR]``: run a parameter scan (exit 1 if a run failed)."""
+    parser = argparse.ArgumentParser(
+        prog="genn-eventprop scan",
+        description="Run a parameter scan or cross-validation defined in a YAML/JSON file; "
+                    "finished runs of an earlier start are skipped.")
+    parser.add_argument("file", help="the scan definition (.yaml, .yml or .json)")
+    parser.add_argument("--executor", choices=("sequential", "local", "address", "slurm",
+                                               "pbs"),
+                        help="where runs execute (default: the file's executor section, "
+                             "else a local Dask cluster)")
+    parser.add_argument("--workers", type=int, help="local executor: worker processes")
+    parser.add_argument("--threads-per-worker", type=int, help="OpenMP threads per run")
+    parser.add_argument("--address", help="address executor: the Dask scheduler")
+    args = parser.parse_args(argv)
+    from .scan import executor_from, load_scan, run_scan
+    try:
+        scan = load_scan(args.file)
+        config = dict(scan.executor)
+        if args.executor and args.executor != config.get("kind"):
+            config = {"kind": args.executor}
+        for key, value in (("workers", args.workers), ("address", args.address),
+                           ("threads_per_worker", args.threads_per_worker)):
+            if value is not None:
+                config[key] = value
+        result = run_scan(scan, executor_from(config))
+    except UserError as e:
+        print(f"genn-eventprop scan: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{result.ran} tasks ran, {len(result.failed)} failed; results in {scan.out_dir} "
+          f"('genn-eventprop scan-report {scan.out_dir}' tabulates them)")
+    return 1 if result.failed else 0
+
+
+def scan_report_main(argv: List[str]) -> int:
+    """``genn-eventprop scan-report OUT_DIR``: tables and plots of a scan's runs."""
+    parser = argparse.ArgumentParser(
+        prog="genn-eventprop scan-report",
+        description="Write report.csv, report.md, report_runs.csv and one plot per varied "
+                    "key into a scan's folder.")
+    parser.add_argument("out_dir", help="the scan's out_dir")
+    args = parser.parse_args(argv)
+    from .scan import scan_report
+    try:
+        paths = scan_report(args.out_dir)
+    except UserError as e:
+        print(f"genn-eventprop scan-report: error: {e}", file=sys.stderr)
+        return 2
+    print((Path(args.out_dir) / "report.md").read_text(), end="")
+    for path in paths:
+        print(path)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "data":
         return data_main(argv[1:])
+    if argv and argv[0] == "scan":
+        return scan_main(argv[1:])
+    if argv and argv[0] == "scan-report":
+        return scan_report_main(argv[1:])
     if argv and argv[0] in BENCHMARKS:
         return run(argv[0], argv[1:])
     _benchmark_parser("genn-eventprop").parse_args(argv)

@@ -1,5 +1,9 @@
-"""Test session setup: a private build cache so tests never reuse a user's builds."""
+"""Test session setup: a private build cache so tests never reuse a user's builds;
+fixtures for the real MNIST files and the installed command line."""
+import json
 import os
+import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -43,3 +47,27 @@ def shared_mnist():
         pytest.skip("the real MNIST files were not found (../shared/data/mnist beside or above "
                     "the repository); set GENN_EVENTPROP_TEST_MNIST to their folder")
     return path
+
+
+@pytest.fixture
+def mnist_params(shared_mnist, tmp_path):
+    """``make(defaults, **settings)``: a ``p`` on the real MNIST files with outputs in
+    the test's own folder."""
+    def make(defaults, **settings):
+        return dict(defaults, OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist)) | settings
+    return make
+
+
+@pytest.fixture(scope="session")
+def genn_cli():
+    """``genn_cli(*args, settings={KEY: value})``: run the installed ``genn-eventprop``
+    with ``--set KEY=<json value>`` options; returns the finished process (text)."""
+    exe = shutil.which("genn-eventprop")
+    assert exe, "genn-eventprop is not on PATH: install the package (pip install -e .)"
+
+    def run(*args, settings=None, timeout=600):
+        sets = [x for k, v in (settings or {}).items()
+                for x in ("--set", f"{k}={json.dumps(v)}")]
+        return subprocess.run([exe, *args, *sets], capture_output=True, text=True,
+                              timeout=timeout)
+    return run

@@ -62,7 +62,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
-from .shd import DATA_ENV, DataFileError
+from .shd import DataFileError, data_folder
 
 __all__ = [
     "CLASSES",
@@ -478,16 +478,6 @@ def write_gesture_labels(path: Union[str, os.PathLike], labels, start_us, end_us
 # finding the files
 
 
-def _data_folder(data_dir: Optional[Union[str, os.PathLike]]) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    raise DataFileError(f"DVS128 Gesture files not found: no data folder is set. Set DATA_DIR "
-                        f"(p['DATA_DIR'], or --set DATA_DIR=...) or the environment variable "
-                        f"{DATA_ENV}. {_where_from()}")
-
-
 @dataclass(frozen=True)
 class GestureSource:
     """A copy of the data set: its ``fmt`` ("ibm" or "tonic") and ``root``, the folder
@@ -577,7 +567,7 @@ def find_dvs_gesture(data_dir: Optional[Union[str, os.PathLike]] = None) -> Gest
         DataFileError: neither layout found; the message lists the places
             looked and where to get the data.
     """
-    base = _data_folder(data_dir)
+    base = data_folder(data_dir, "DVS128 Gesture files", _where_from())
     ibm = [base / _IBM_DIR, base]
     tonic = [base / _TONIC_DIR, base]
     for folder in ibm:

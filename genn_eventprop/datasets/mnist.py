@@ -20,7 +20,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .shd import DATA_ENV, DataFileError
+from .shd import DataFileError, data_folder
 
 #: key -> (file name, bytes uncompressed, MD5 of the uncompressed file).
 FILES = {
@@ -82,19 +82,9 @@ def read_idx(path: Union[str, os.PathLike]) -> np.ndarray:
     return parse_idx(idx_bytes(path), str(path))
 
 
-def data_folder(data_dir: Optional[Union[str, os.PathLike]]) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    raise DataFileError(f"MNIST files not found: no data folder is set. Set DATA_DIR "
-                        f"(p['DATA_DIR'], or --set DATA_DIR=...) or the environment variable "
-                        f"{DATA_ENV}. {_what_to_do()}")
-
-
 def find_mnist(data_dir: Optional[Union[str, os.PathLike]] = None) -> Dict[str, Path]:
     """key -> path of each of the four files (plain before gzipped, in ``LAYOUTS`` order)."""
-    base = data_folder(data_dir)
+    base = data_folder(data_dir, "MNIST files", _what_to_do())
     found, missing = {}, []
     for key, (name, _, _) in FILES.items():
         looked = [base / sub / (name + gz) for sub in LAYOUTS for gz in ("", ".gz")]

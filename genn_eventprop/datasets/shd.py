@@ -57,6 +57,7 @@ __all__ = [
     "SpikeSet",
     "checksum_note",
     "data_file_name",
+    "data_folder",
     "find_data_file",
     "generate_synthetic",
     "load_spike_set",
@@ -117,6 +118,18 @@ class DataFileError(UserError, FileNotFoundError):
     The message names the file, what is wrong, where it was looked for or where
     it belongs, where it comes from and its checksum.
     """
+
+
+def data_folder(data_dir: Optional[Union[str, os.PathLike]], what: str, how_to_get: str) -> Path:
+    """``data_dir``, else ``$GENN_EVENTPROP_DATA``; neither set is an error naming ``what``
+    is missing and ``how_to_get`` it."""
+    if data_dir is not None:
+        return Path(data_dir)
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    raise DataFileError(f"{what} not found: no data folder is set. Set DATA_DIR "
+                        f"(p['DATA_DIR'], or --set DATA_DIR=...) or the environment variable "
+                        f"{DATA_ENV}. {how_to_get}")
 
 
 # ----------------------------------------------------------------------------------------------

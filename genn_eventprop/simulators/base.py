@@ -92,6 +92,14 @@ class RunResult:
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "RunResult":
+        """The inverse of ``to_dict`` (e.g. a ``NAME_summary.json`` read back)."""
+        d = dict(d)
+        d["epochs"] = [EpochStats(**e) for e in d.get("epochs", [])]
+        d["folds"] = [cls.from_dict(f) for f in d.get("folds", [])]
+        return cls(**d)
+
 
 def atomic_write(path: str, write) -> None:
     """Write via a temporary file in the same directory and rename (no torn files)."""
@@ -233,31 +241,62 @@ class Simulator:
         network on the rest and validates on its own part; the summary holds every
         fold's result and the mean and spread of their final validation accuracies."""
         p = self._resolve(p)
+        fold_names = self.fold_names(p)
+        self._claim(p, [p["NAME"]] + fold_names)
+        result = RunResult(p["NAME"])
+        result.folds = [self._run_fold(p, k) for k in range(len(fold_names))]
+        return self.combine_folds(p, result.folds)
+
+    def fold_names(self, p: Optional[Dict[str, Any]] = None) -> List[str]:
+        """The names (``NAME_<fold>``) of ``cross_validate``'s folds, checked to be
+        runnable (no checkpoint loading, recording inside the smallest fold)."""
+        p = self._resolve(p)
         if p["LOAD_LAST"] or p["LOAD_BEST"]:
             raise NothingToTestError("cross_validate trains every fold from scratch: unset "
                                      "LOAD_LAST/LOAD_BEST")
         check_recording(p, self.network_spec(p), self.fold_training_size(p),
                         "training samples in the smallest fold's training part;")
         samples, labels = self.cross_validation_data(p)
+        return [f"{p['NAME']}_{name}" for name, _, _ in self.folds(p, samples, labels)]
+
+    def cross_validate_fold(self, p: Optional[Dict[str, Any]], k: int) -> RunResult:
+        """Fold ``k`` of ``cross_validate`` alone, with the same data, seeds and files
+        (``NAME_<fold>``), so that folds can run as separate tasks (scans)."""
+        p = self._resolve(p)
+        names = self.fold_names(p)
+        if not 0 <= k < len(names):
+            raise ParamError(f"fold {k} does not exist: cross_validate has {len(names)} folds "
+                             f"(0..{len(names) - 1})")
+        self._claim(p, [names[k]])
+        return self._run_fold(p, k)
+
+    def _run_fold(self, p, k: int) -> RunResult:
+        samples, labels = self.cross_validation_data(p)
         folds = self.folds(p, samples, labels)
-        fold_names = [f"{p['NAME']}_{name}" for name, _, _ in folds]
-        self._claim(p, [p["NAME"]] + fold_names)
-        result = RunResult(p["NAME"])
-        for k, ((_, train_idx, held_out), fold_name) in enumerate(zip(folds, fold_names)):
-            fold_p = dict(p, NAME=fold_name)
-            fold = RunResult(fold_name)
-            self.net = None
-            self._fold_label = f"fold {k + 1}/{len(folds)} "
-            held = self.evaluation_data(p, _take(samples, held_out), fold_name)
+        name, train_idx, held_out = folds[k]
+        fold_p = dict(p, NAME=f"{p['NAME']}_{name}")
+        fold = RunResult(fold_p["NAME"])
+        self.net = None
+        self._fold_label = f"fold {k + 1}/{len(folds)} "
+        try:
+            held = self.evaluation_data(p, _take(samples, held_out), fold_p["NAME"])
             self._train(fold_p, fold, _take(samples, train_idx), labels[train_idx],
                         (held, labels[held_out]))
-            result.folds.append(self._finish(fold_p, fold))
-        self._fold_label = ""
-        accs = [f.epochs[-1].validation_accuracy for f in result.folds if f.epochs]
+        finally:
+            self._fold_label = ""
+        return self._finish(fold_p, fold)
+
+    def combine_folds(self, p: Dict[str, Any], folds: List[RunResult]) -> RunResult:
+        """``cross_validate``'s result from its folds' results: every fold, the mean and
+        spread of their final validation accuracies (written as run NAME)."""
+        result = RunResult(p["NAME"])
+        result.folds = list(folds)
+        accs = [f.epochs[-1].validation_accuracy for f in folds if f.epochs]
         if accs:
             result.best_validation_accuracy = float(np.mean(accs))
             result.fold_summary = {"validation_accuracy": accs, "mean": float(np.mean(accs)),
-                                   "sd": float(np.std(accs)), "folds": fold_names}
+                                   "sd": float(np.std(accs)),
+                                   "folds": [f.name for f in folds]}
         return self._finish(p, result)
 
     # --------------------------------------------------------------- internals

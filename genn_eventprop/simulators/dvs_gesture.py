@@ -22,7 +22,7 @@ each gesture; here times are converted to ms.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 

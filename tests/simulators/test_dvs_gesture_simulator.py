@@ -7,10 +7,6 @@ Accuracies on the synthetic gestures say nothing about accuracy on the real data
 """
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -109,22 +105,15 @@ def test_short_training_beats_chance_by_far(dvs_dirs, tmp_path):
     assert res.tape_overflow == 0
 
 
-def test_command_line(dvs_dirs, tmp_path):
-    exe = shutil.which("genn-eventprop")
-    assert exe
-    sets = [x for k, v in dict(QUICK, N_EPOCH=1, OUT_DIR=str(tmp_path),
-                               DATA_DIR=dvs_dirs["ibm"]).items()
-            for x in ("--set", f"{k}={json.dumps(v)}")]
-    out = subprocess.run([exe, "dvs_gesture", *sets], capture_output=True, text=True,
-                         timeout=600)
+def test_command_line(dvs_dirs, tmp_path, genn_cli):
+    out = genn_cli("dvs_gesture", settings=dict(QUICK, N_EPOCH=1, OUT_DIR=str(tmp_path),
+                                                DATA_DIR=dvs_dirs["ibm"]))
     assert out.returncode == 0, out.stderr
     assert "test accuracy" in out.stdout
-    no_data = subprocess.run([exe, "data", "dvs_gesture", "--dir", str(tmp_path / "d")],
-                             capture_output=True, text=True, timeout=60)
+    no_data = genn_cli("data", "dvs_gesture", "--dir", str(tmp_path / "d"), timeout=60)
     assert no_data.returncode == 2 and "--synthetic" in no_data.stderr
     assert "Traceback" not in no_data.stderr
-    made = subprocess.run([exe, "data", "dvs_gesture", "--dir", str(tmp_path / "d"),
-                           "--synthetic", "--layout", "tonic"], capture_output=True, text=True,
-                          timeout=60)
+    made = genn_cli("data", "dvs_gesture", "--dir", str(tmp_path / "d"), "--synthetic",
+                    "--layout", "tonic", timeout=60)
     assert made.returncode == 0, made.stderr
     assert len(load_dvs_gesture(str(tmp_path / "d"), "test")) > 0

@@ -1,11 +1,7 @@
 """MNIST simulator on the real files (../shared/data/mnist): splits without leakage,
 reduced classes, errors before any work, a short training far above chance and the
-command line."""
+command line (also sequential MNIST's)."""
 from __future__ import annotations
-
-import json
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -19,11 +15,8 @@ QUICK = dict(N_TRAIN=2000, N_VALIDATE=500, N_TEST=1000, N_EPOCH=2, NUM_HIDDEN=10
 
 
 @pytest.fixture
-def params(shared_mnist, tmp_path):
-    def make(**kw):
-        return dict(default_p, OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist),
-                    **QUICK) | kw
-    return make
+def params(mnist_params):
+    return lambda **kw: mnist_params(default_p, **QUICK) | kw
 
 
 def rows(samples):
@@ -73,15 +66,14 @@ def test_short_training_beats_chance_by_far(params):
     assert res.tape_overflow == 0
 
 
-def test_command_line(shared_mnist, tmp_path):
-    exe = shutil.which("genn-eventprop")
-    assert exe
-    sets = [x for k, v in dict(QUICK, N_TRAIN=200, N_VALIDATE=100, N_TEST=200, N_EPOCH=1,
-                               OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist)).items()
-            for x in ("--set", f"{k}={json.dumps(v)}")]
-    out = subprocess.run([exe, "mnist", *sets], capture_output=True, text=True, timeout=600)
+@pytest.mark.parametrize("benchmark,bad,says", [("mnist", {"N_TRIAN": 5}, "N_TRAIN"),
+                                                 ("smnist", {"N_INPUT_NEURONS": 4}, "odd")])
+def test_command_line(shared_mnist, tmp_path, genn_cli, benchmark, bad, says):
+    out = genn_cli(benchmark, settings=dict(N_TRAIN=100, N_VALIDATE=50, N_TEST=100, N_EPOCH=1,
+                                            NUM_HIDDEN=50, PROGRESS=False,
+                                            OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist)))
     assert out.returncode == 0, out.stderr
     assert "test accuracy" in out.stdout
-    bad = subprocess.run([exe, "mnist", "--set", "N_TRIAN=5"], capture_output=True, text=True,
-                         timeout=600)
-    assert bad.returncode == 2 and "N_TRAIN" in bad.stderr and "Traceback" not in bad.stderr
+    refused = genn_cli(benchmark, settings=bad)
+    assert refused.returncode == 2 and says in refused.stderr
+    assert "Traceback" not in refused.stderr

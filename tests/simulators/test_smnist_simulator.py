@@ -1,11 +1,8 @@
 """Sequential-MNIST simulator on the real files (../shared/data/mnist): the encoding
 it feeds, the splits it shares with MNIST, counted cut-off spikes, errors before any
-work, REWIRE_SILENT, a short training far above chance and the command line."""
+work, REWIRE_SILENT and a short training far above chance (its command line is tested with
+MNIST's)."""
 from __future__ import annotations
-
-import json
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -20,11 +17,8 @@ QUICK = dict(N_TRAIN=2000, N_VALIDATE=500, N_TEST=1000, N_EPOCH=2, PROGRESS=Fals
 
 
 @pytest.fixture
-def params(shared_mnist, tmp_path):
-    def make(**kw):
-        return dict(default_p, OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist),
-                    **QUICK) | kw
-    return make
+def params(mnist_params):
+    return lambda **kw: mnist_params(default_p, **QUICK) | kw
 
 
 def test_samples_are_the_mnist_split_encoded(params, shared_mnist, tmp_path):
@@ -81,16 +75,3 @@ def test_rewire_silent_acts(params):
     assert np.all(off.net.get_weights("in_h0") == -1.0)
     assert np.allclose(on.net.get_weights("in_h0"), -0.75)
 
-
-def test_command_line(shared_mnist, tmp_path):
-    exe = shutil.which("genn-eventprop")
-    assert exe
-    sets = [x for k, v in dict(QUICK, N_TRAIN=100, N_VALIDATE=50, N_TEST=100, N_EPOCH=1,
-                               OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist)).items()
-            for x in ("--set", f"{k}={json.dumps(v)}")]
-    out = subprocess.run([exe, "smnist", *sets], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    assert "test accuracy" in out.stdout
-    bad = subprocess.run([exe, "smnist", "--set", "N_INPUT_NEURONS=4"], capture_output=True,
-                         text=True, timeout=600)
-    assert bad.returncode == 2 and "odd" in bad.stderr and "Traceback" not in bad.stderr
