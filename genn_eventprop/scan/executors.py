@@ -113,7 +113,7 @@ def dask_client(executor: Executor) -> Iterator[Any]:
     if executor.kind == "local":
         # One task per worker process: each run has the whole of its OpenMP threads.
         cluster = LocalCluster(n_workers=executor.workers, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
     else:
         cluster = jobqueue_cluster(executor)
         cluster.scale(jobs=executor.jobs)

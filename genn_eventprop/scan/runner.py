@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, TextIO
@@ -108,9 +109,10 @@ def _run_on_dask(client, pending: List[Task], result: ScanResult, progress,
                  resources: Optional[Dict[str, int]]) -> None:
     from dask.distributed import as_completed
     futures = {}
+    attempt = uuid.uuid4().hex[:8]     # a fresh key: a restart must not reuse old results
     for task in pending:
-        future = client.submit(execute, task, key=f"genn-eventprop-{task.key}", pure=False,
-                               resources=resources)
+        future = client.submit(execute, task, key=f"genn-eventprop-{task.key}-{attempt}",
+                               pure=False, resources=resources)
         futures[future] = task
     progress.started(min(len(pending), progress.parallel))
     for future in as_completed(futures):

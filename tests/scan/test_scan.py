@@ -122,10 +122,31 @@ def test_batch_jobs_split_their_cores_into_one_task_workers(kind, lines):
         assert line in script, (line, script)
 
 
-# ------------------------------------------------------------------- running (sequential)
-def test_restart_skips_finished_runs_and_a_failing_run_does_not_stop_the_others(tmp_path):
+# ----------------------------------------------------------------------------- running
+@pytest.fixture(scope="module")
+def cluster():
+    """A real local Dask cluster of 2 worker processes (1 thread each)."""
+    pytest.importorskip("distributed", reason="the scan tests on Dask need dask.distributed: "
+                        "pip install 'genn_eventprop[cluster]'")
+    from dask.distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as c:
+        yield c
+
+
+@pytest.fixture(params=["sequential", "dask"])
+def executor(request):
+    """Each scan test runs in this process and on the 2-worker Dask cluster."""
+    if request.param == "sequential":
+        return {"kind": "sequential"}
+    return {"kind": "address", "address": request.getfixturevalue("cluster").scheduler_address}
+
+
+def test_restart_skips_finished_runs_and_a_failing_run_does_not_stop_the_others(tmp_path,
+                                                                                 executor):
     # LOAD_BEST without a checkpoint fails when the run starts (CheckpointError).
-    scan = scan_from_dict(scan_dict(tmp_path, grid={"LOAD_BEST": [False, True]}, seeds=[1]))
+    scan = scan_from_dict(scan_dict(tmp_path, grid={"LOAD_BEST": [False, True]}, seeds=[1],
+                                    executor=executor))
     first = run_scan(scan)
     assert first.ran == 2 and len(first.failed) == 1
     [error] = [s["error"] for s in first.failed.values()]
@@ -139,8 +160,8 @@ def test_restart_skips_finished_runs_and_a_failing_run_does_not_stop_the_others(
     assert failed[0]["attempt"] == 2
 
 
-def test_unfinished_run_is_rerun(tmp_path):
-    scan = scan_from_dict(scan_dict(tmp_path, grid={}, seeds=[1]))
+def test_unfinished_run_is_rerun(tmp_path, executor):
+    scan = scan_from_dict(scan_dict(tmp_path, grid={}, seeds=[1], executor=executor))
     run_scan(scan)
     [status_file] = list(tmp_path.glob("runs/*/run.status.json"))
     status_file.write_text(json.dumps({"state": "running", "attempt": 1}))   # died mid-run
@@ -149,10 +170,10 @@ def test_unfinished_run_is_rerun(tmp_path):
     assert run_scan(scan).ran == 0
 
 
-def test_cross_validation_folds_are_tasks_with_cross_validates_mean(tmp_path):
+def test_cross_validation_folds_are_tasks_with_cross_validates_mean(tmp_path, executor):
     base = dict(TINY, N_FOLD=3)
     scan = scan_from_dict(scan_dict(tmp_path / "scan", mode="cross_validate", base=base,
-                                    grid={}, seeds=[1]))
+                                    grid={}, seeds=[1], executor=executor))
     result = run_scan(scan)
     assert result.ran == 3 and not result.failed
     [summary] = list((tmp_path / "scan").glob("runs/*/run_summary.json"))
@@ -199,26 +220,14 @@ def test_command_line(tmp_path, genn_cli):
     assert failing.returncode == 2 and "exceeds" in failing.stderr
 
 
-# ------------------------------------------------------------------------- Dask clusters
-distributed = pytest.importorskip("distributed", reason="the scan tests on Dask need "
-                                  "dask.distributed: pip install 'genn_eventprop[cluster]'")
-
-
 def test_local_cluster_runs_a_2x2_grid_with_2_seeds(tmp_path):
+    pytest.importorskip("distributed", reason="needs dask.distributed (the cluster extra)")
     scan = scan_from_dict(scan_dict(tmp_path, executor={"kind": "local", "workers": 2}))
     result = run_scan(scan)
     assert result.ran == 8 and not result.failed
     hosts = {s["pid"] for s in statuses(tmp_path).values()}
     assert len(hosts) == 2 and os.getpid() not in hosts        # two worker processes
     assert len(list(tmp_path.glob("runs/*/run_summary.json"))) == 8
-
-
-@pytest.fixture
-def cluster():
-    from dask.distributed import LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as c:
-        yield c
 
 
 def test_killed_worker_loses_no_result(tmp_path, cluster):
