@@ -66,14 +66,14 @@ def test_short_training_beats_chance_by_far(params):
     assert res.tape_overflow == 0
 
 
-@pytest.mark.parametrize("benchmark,bad,says", [("mnist", {"N_TRIAN": 5}, "N_TRAIN"),
-                                                 ("smnist", {"N_INPUT_NEURONS": 4}, "odd")])
-def test_command_line(shared_mnist, tmp_path, genn_cli, benchmark, bad, says):
-    out = genn_cli(benchmark, settings=dict(N_TRAIN=100, N_VALIDATE=50, N_TEST=100, N_EPOCH=1,
+@pytest.mark.parametrize("command,bad,says", [("mnist", {"N_TRIAN": 5}, "N_TRAIN"),
+                                               ("smnist", {"N_INPUT_NEURONS": 4}, "odd")])
+def test_command_line(shared_mnist, tmp_path, genn_cli, command, bad, says):
+    out = genn_cli(command, settings=dict(N_TRAIN=100, N_VALIDATE=50, N_TEST=100, N_EPOCH=1,
                                             NUM_HIDDEN=50, PROGRESS=False,
                                             OUT_DIR=str(tmp_path), DATA_DIR=str(shared_mnist)))
     assert out.returncode == 0, out.stderr
     assert "test accuracy" in out.stdout
-    refused = genn_cli(benchmark, settings=bad)
+    refused = genn_cli(command, settings=bad)
     assert refused.returncode == 2 and says in refused.stderr
     assert "Traceback" not in refused.stderr
