@@ -10,6 +10,7 @@ from genn_eventprop.datasets.dvs_gesture import (
     DVSEvents,
     find_dvs_gesture,
     generate_synthetic,
+    iter_dvs_gesture,
     load_dvs_gesture,
     n_channels,
     read_aedat31,
@@ -348,6 +349,23 @@ def synthetic(tmp_path_factory):
         d = generate_synthetic(tmp_path_factory.mktemp(fmt), fmt=fmt)
         out[fmt] = (d, load_dvs_gesture(d, "train"), load_dvs_gesture(d, "test"))
     return out
+
+
+@pytest.mark.parametrize("fmt", ["ibm", "tonic"])
+def test_reading_in_pieces_gives_the_whole_split(synthetic, fmt):
+    """iter_dvs_gesture (memory-bounded reading of the real data) in small pieces: the
+    same samples, in the same order, and the same counts as load_dvs_gesture."""
+    folder, whole, _ = synthetic[fmt]
+    pieces = list(iter_dvs_gesture(folder, "train", chunk_events=20_000))
+    assert len(pieces) > 3
+    for name in ("labels", "users"):
+        assert np.concatenate([getattr(q, name) for q in pieces]).tolist() == \
+            getattr(whole, name).tolist()
+    for name in ("x", "y", "p", "t_ms"):
+        np.testing.assert_array_equal(np.concatenate([getattr(q, name) for q in pieces]),
+                                      getattr(whole, name))
+    for key, count in whole.report.items():
+        assert sum(q.report[key] for q in pieces) == count
 
 
 def _canonical(ev):
