@@ -69,17 +69,7 @@ def run_scan(scan: ScanDefinition, executor: Optional[Executor] = None,
     executor = executor or executor_from(scan.executor)
     tasks = scan_tasks(scan, executor.threads_per_worker)
     runs = scan.runs()
-    out = Path(scan.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for run in runs:
-        folder = run_folder(scan, run)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / "params.json", {"run_id": run.run_id, "varied": run.varied,
-                                                   "benchmark": scan.benchmark,
-                                                   "mode": scan.mode, "p": run.p})
-    write_json_atomic(out / "scan.json", {
-        "definition": asdict(scan), "executor": executor.describe(),
-        "runs": [{"run_id": r.run_id, "varied": r.varied} for r in runs]})
+    _write_folders(scan, runs, executor)
     result = ScanResult()
     pending = []
     for task in tasks:
@@ -87,8 +77,9 @@ def run_scan(scan: ScanDefinition, executor: Optional[Executor] = None,
             result.statuses[task.key] = dict(read_status(task.status_path), state="skipped")
         else:
             pending.append(task)
-    print(f"scan {out}: {len(runs)} runs, {len(tasks)} tasks: {len(tasks) - len(pending)} "
-          f"finished earlier, {len(pending)} to run; {executor.describe()}", file=stream)
+    print(f"scan {scan.out_dir}: {len(runs)} runs, {len(tasks)} tasks: "
+          f"{len(tasks) - len(pending)} finished earlier, {len(pending)} to run; "
+          f"{executor.describe()}", file=stream)
     progress = Progress(len(pending), _parallel(executor), stream)
     if executor.kind == "sequential":
         for task in pending:
@@ -103,6 +94,27 @@ def run_scan(scan: ScanDefinition, executor: Optional[Executor] = None,
     for key, status in result.failed.items():
         print(f"failed: {key}: {status.get('error')} (log: {_log_of(tasks, key)})", file=stream)
     return result
+
+
+def _write_folders(scan: ScanDefinition, runs: List[Run], executor: Executor) -> None:
+    """Each run's folder with its ``params.json``, and ``scan.json``. A scan started again
+    in the same ``out_dir`` with another definition (e.g. more grid values) adds its
+    runs to the ones listed there, so the report covers every run in the folder."""
+    out = Path(scan.out_dir)
+    for run in runs:
+        folder = run_folder(scan, run)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(folder / "params.json", {"run_id": run.run_id, "varied": run.varied,
+                                                   "benchmark": scan.benchmark,
+                                                   "mode": scan.mode, "p": run.p})
+    manifest = out / "scan.json"
+    earlier = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    new_ids = {r.run_id for r in runs}
+    listed = [r for r in earlier.get("runs", []) if r["run_id"] not in new_ids]
+    listed += [{"run_id": r.run_id, "varied": r.varied} for r in runs]
+    definitions = [d for d in earlier.get("definitions", []) if d != asdict(scan)]
+    write_json_atomic(manifest, {"definitions": definitions + [asdict(scan)],
+                                 "executor": executor.describe(), "runs": listed})
 
 
 def _run_on_dask(client, pending: List[Task], result: ScanResult, progress,

@@ -184,6 +184,17 @@ def test_cross_validation_folds_are_tasks_with_cross_validates_mean(tmp_path, ex
     assert got["mean"] == direct.fold_summary["mean"]
 
 
+def test_extending_a_scan_keeps_every_run_in_its_report(tmp_path):
+    run_scan(scan_from_dict(scan_dict(tmp_path, grid={"ETA": [0.001]}, seeds=[1])))
+    more = run_scan(scan_from_dict(scan_dict(tmp_path, grid={"ETA": [0.001, 0.005]},
+                                             seeds=[1])))
+    assert more.ran == 1
+    scan_report(tmp_path)
+    rows = (tmp_path / "report_runs.csv").read_text().splitlines()
+    assert len(rows) == 3 and len(json.loads((tmp_path / "scan.json").read_text())[
+        "definitions"]) == 2
+
+
 def test_report_tables_and_plots(tmp_path):
     run_scan(scan_from_dict(scan_dict(tmp_path)))
     paths = scan_report(tmp_path)
