@@ -120,6 +120,9 @@ def _write_folders(scan: ScanDefinition, runs: List[Run], executor: Executor) ->
 def _run_on_dask(client, pending: List[Task], result: ScanResult, progress,
                  resources: Optional[Dict[str, int]]) -> None:
     from dask.distributed import as_completed
+    if resources is None:
+        # Tasks in parallel: one per worker thread (what the scheduler reports now).
+        progress.parallel = max(sum(client.nthreads().values()), 1)
     futures = {}
     attempt = uuid.uuid4().hex[:8]     # a fresh key: a restart must not reuse old results
     for task in pending:
