@@ -37,7 +37,8 @@ class ScanResult:
 
 
 def run_folder(scan: ScanDefinition, run: Run) -> Path:
-    return Path(scan.out_dir) / "runs" / run.run_id
+    """Absolute: batch-job workers need not start in the scan's working directory."""
+    return Path(scan.out_dir).resolve() / "runs" / run.run_id
 
 
 def scan_tasks(scan: ScanDefinition, threads: Optional[int] = None) -> List[Task]:
