@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -185,6 +185,26 @@ def prune_stale_grids(root: Path, source: str, identity: str) -> int:
             shutil.rmtree(entry, ignore_errors=True)
             removed += not entry.exists()
     return removed
+
+
+def cached_grid(entry: Path, build: Callable[[], Tuple[GridSpikes, Dict[str, Any]]],
+                after_save: Optional[Callable[[], Any]] = None
+                ) -> Tuple[GridSpikes, Dict[str, Any]]:
+    """(grid, metadata) from the cache entry, memory-mapped; else ``build()``'s, saved
+    there (then ``after_save()``) and used through the saved, memory-mapped copy, so the
+    binned arrays (gigabytes for SSC) need not stay in the process's own memory. When
+    the folder cannot be written the built grid is kept in memory."""
+    cached = load_grid(entry)
+    if cached is not None:
+        return cached
+    grid, meta = build()
+    if save_grid(entry, grid, meta):
+        if after_save is not None:
+            after_save()
+        saved = load_grid(entry)
+        if saved is not None:
+            return saved
+    return grid, meta
 
 
 def save_grid(entry: Path, grid: GridSpikes, meta: Dict[str, Any]) -> bool:

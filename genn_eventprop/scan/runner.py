@@ -41,11 +41,13 @@ def run_folder(scan: ScanDefinition, run: Run) -> Path:
     return Path(scan.out_dir).resolve() / "runs" / run.run_id
 
 
-def scan_tasks(scan: ScanDefinition, threads: Optional[int] = None) -> List[Task]:
-    """Every task of the scan: one per run, or one per fold and run for cross_validate
-    (the fold names come from the simulator, so they are those of cross_validate)."""
+def scan_tasks(scan: ScanDefinition, threads: Optional[int] = None,
+               runs: Optional[List[Run]] = None) -> List[Task]:
+    """Every task of the scan (of ``runs``, default all): one per run, or one per fold and
+    run for cross_validate (the fold names come from the simulator, so they are those
+    of cross_validate)."""
     tasks = []
-    for run in scan.runs():
+    for run in scan.runs() if runs is None else runs:
         folder = str(run_folder(scan, run))
         if scan.mode != "cross_validate":
             tasks.append(Task(run.run_id, folder, scan.benchmark, scan.mode, run.p,
@@ -68,8 +70,8 @@ def run_scan(scan: ScanDefinition, executor: Optional[Executor] = None,
     """Run every unfinished task of ``scan`` on ``executor`` (default: the scan file's
     ``executor`` section, else a local Dask cluster); progress goes to ``stream``."""
     executor = executor or executor_from(scan.executor)
-    tasks = scan_tasks(scan, executor.threads_per_worker)
     runs = scan.runs()
+    tasks = scan_tasks(scan, executor.threads_per_worker, runs)
     _write_folders(scan, runs, executor)
     result = ScanResult()
     pending = []

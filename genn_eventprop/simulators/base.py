@@ -136,6 +136,9 @@ class Simulator:
     n_classes = 0
 
     def __init__(self, p: Optional[Dict[str, Any]] = None):
+        # What preparing the data left out, by description (see preparation_report);
+        # set first: validation may already load data.
+        self._dropped: Dict[str, int] = {}
         self.p = self._validated(p or {})
         self.net: Optional[EventPropNetwork] = None
         self._net_key = None
@@ -241,45 +244,51 @@ class Simulator:
         network on the rest and validates on its own part; the summary holds every
         fold's result and the mean and spread of their final validation accuracies."""
         p = self._resolve(p)
-        fold_names = self.fold_names(p)
-        self._claim(p, [p["NAME"]] + fold_names)
-        result = RunResult(p["NAME"])
-        result.folds = [self._run_fold(p, k) for k in range(len(fold_names))]
-        return self.combine_folds(p, result.folds)
+        plan = self._fold_plan(p)
+        self._claim(p, [p["NAME"]] + [name for name, _, _ in plan[2]])
+        folds = [self._run_fold(p, k, plan) for k in range(len(plan[2]))]
+        return self.combine_folds(p, folds)
 
     def fold_names(self, p: Optional[Dict[str, Any]] = None) -> List[str]:
         """The names (``NAME_<fold>``) of ``cross_validate``'s folds, checked to be
         runnable (no checkpoint loading, recording inside the smallest fold)."""
         p = self._resolve(p)
+        return [name for name, _, _ in self._fold_plan(p)[2]]
+
+    def cross_validate_fold(self, p: Optional[Dict[str, Any]], k: int) -> RunResult:
+        """Fold ``k`` of ``cross_validate`` alone, with the same data, seeds and files
+        (``NAME_<fold>``), so that folds can run as separate tasks (scans)."""
+        p = self._resolve(p)
+        plan = self._fold_plan(p)
+        names = [name for name, _, _ in plan[2]]
+        if not 0 <= k < len(names):
+            raise ParamError(f"fold {k} does not exist: cross_validate has {len(names)} folds "
+                             f"(0..{len(names) - 1})")
+        self._claim(p, [names[k]])
+        return self._run_fold(p, k, plan)
+
+    def _fold_plan(self, p):
+        """(samples, labels, [(NAME_<fold>, training indices, held-out indices)]) after
+        checking that the folds can run."""
         if p["LOAD_LAST"] or p["LOAD_BEST"]:
             raise NothingToTestError("cross_validate trains every fold from scratch: unset "
                                      "LOAD_LAST/LOAD_BEST")
         check_recording(p, self.network_spec(p), self.fold_training_size(p),
                         "training samples in the smallest fold's training part;")
         samples, labels = self.cross_validation_data(p)
-        return [f"{p['NAME']}_{name}" for name, _, _ in self.folds(p, samples, labels)]
+        folds = [(f"{p['NAME']}_{name}", train, held)
+                 for name, train, held in self.folds(p, samples, labels)]
+        return samples, labels, folds
 
-    def cross_validate_fold(self, p: Optional[Dict[str, Any]], k: int) -> RunResult:
-        """Fold ``k`` of ``cross_validate`` alone, with the same data, seeds and files
-        (``NAME_<fold>``), so that folds can run as separate tasks (scans)."""
-        p = self._resolve(p)
-        names = self.fold_names(p)
-        if not 0 <= k < len(names):
-            raise ParamError(f"fold {k} does not exist: cross_validate has {len(names)} folds "
-                             f"(0..{len(names) - 1})")
-        self._claim(p, [names[k]])
-        return self._run_fold(p, k)
-
-    def _run_fold(self, p, k: int) -> RunResult:
-        samples, labels = self.cross_validation_data(p)
-        folds = self.folds(p, samples, labels)
+    def _run_fold(self, p, k: int, plan) -> RunResult:
+        samples, labels, folds = plan
         name, train_idx, held_out = folds[k]
-        fold_p = dict(p, NAME=f"{p['NAME']}_{name}")
-        fold = RunResult(fold_p["NAME"])
+        fold_p = dict(p, NAME=name)
+        fold = RunResult(name)
         self.net = None
         self._fold_label = f"fold {k + 1}/{len(folds)} "
         try:
-            held = self.evaluation_data(p, _take(samples, held_out), fold_p["NAME"])
+            held = self.evaluation_data(p, _take(samples, held_out), name)
             self._train(fold_p, fold, _take(samples, train_idx), labels[train_idx],
                         (held, labels[held_out]))
         finally:
@@ -501,8 +510,9 @@ class Simulator:
         return int(state["epoch"]) + 1, best, schedule, rng
 
     def preparation_report(self) -> Dict[str, int]:
-        """Counts of what loading the data dropped (e.g. spikes past the trial end)."""
-        return {}
+        """Counts of what loading the data dropped (e.g. spikes past the trial end), as
+        the benchmark recorded them in ``self._dropped``."""
+        return dict(self._dropped)
 
     def _finish(self, p, result):
         result.data_report.update(self.preparation_report())

@@ -29,8 +29,7 @@ import numpy as np
 from ..datasets.dvs_gesture import (CLASSES, find_dvs_gesture, iter_dvs_gesture, n_channels,
                                     to_channels)
 from ..datasets.shd import cache_root
-from ..datasets.spikes import (GridSpikes, concat_grids, grid_cache_key, load_grid,
-                               save_grid, to_grid)
+from ..datasets.spikes import GridSpikes, cached_grid, concat_grids, grid_cache_key, to_grid
 from ..params import defaults
 from .shd import SHDModel
 
@@ -52,8 +51,8 @@ class DVSGestureModel(SHDModel):
 
     def read_grid(self, p, which: str) -> Tuple[GridSpikes, List[str], int]:
         source = find_dvs_gesture(p["DATA_DIR"])
-        identity = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns)
-                         for group in source.files(which) for f in group)
+        stats = [(f, f.stat()) for group in source.files(which) for f in group]
+        identity = tuple((str(f), st.st_size, st.st_mtime_ns) for f, st in stats)
         grid, counts = _gesture_grid(source.fmt, str(source.root), which, identity,
                                      p["DATA_DIR"], p["DT_MS"], p["TRIAL_MS"], p["DOWNSAMPLE"])
         for what, n in counts.items():
@@ -72,25 +71,23 @@ def _gesture_grid(fmt: str, root: str, split: str, identity: Tuple, data_dir, dt
     events merged into one spike per channel and step (``events_merged``)."""
     settings = {"dt": dt, "trial_ms": trial_ms, "downsample": factor, "split": split}
     entry = cache_root(f"{root}/{fmt}") / grid_cache_key(repr(identity), settings)
-    cached = load_grid(entry)
-    if cached is not None:
-        return cached[0], cached[1]["counts"]
-    grids, counts = [], {"after_trial_end": 0, "events_merged": 0}
-    for events in iter_dvs_gesture(data_dir, split):
-        ids = to_channels(events.x, events.y, events.p, factor)
-        grid, lost = to_grid(events.t_ms, ids, events.offsets, events.labels, events.users,
-                             dt, trial_ms, n_channels(factor), crop_ms=np.inf)
-        grids.append(grid)
-        counts["after_trial_end"] += lost
-        counts["events_merged"] += len(ids) - lost - len(grid.ids)
-        for what, n in events.report.items():
-            counts[what] = counts.get(what, 0) + int(n)
-    grid = concat_grids(grids)
-    if save_grid(entry, grid, {"counts": counts, "source": root, "split": split}):
-        saved = load_grid(entry)
-        if saved is not None:
-            grid = saved[0]
-    return grid, counts
+
+    def build():
+        grids, counts = [], {"after_trial_end": 0, "events_merged": 0}
+        for events in iter_dvs_gesture(data_dir, split):
+            ids = to_channels(events.x, events.y, events.p, factor)
+            grid, lost = to_grid(events.t_ms, ids, events.offsets, events.labels,
+                                 events.users, dt, trial_ms, n_channels(factor),
+                                 crop_ms=np.inf)
+            grids.append(grid)
+            counts["after_trial_end"] += lost
+            counts["events_merged"] += len(ids) - lost - len(grid.ids)
+            for what, n in events.report.items():
+                counts[what] = counts.get(what, 0) + int(n)
+        return concat_grids(grids), {"counts": counts, "source": root, "split": split}
+
+    grid, meta = cached_grid(entry, build)
+    return grid, meta["counts"]
 
 
 #: Name of the original research code's class.

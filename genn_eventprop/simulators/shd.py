@@ -31,8 +31,8 @@ import numpy as np
 
 from ..datasets.augment import apply_augmentations, thin_grid
 from ..datasets.shd import cache_root, find_data_file, read_spike_file
-from ..datasets.spikes import (GridSpikes, grid_cache_key, load_grid, prune_stale_grids,
-                               save_grid, to_grid)
+from ..datasets.spikes import (GridSpikes, cached_grid, grid_cache_key, prune_stale_grids,
+                               to_grid)
 from ..network import NetworkSpec
 from ..params import ParamError, defaults
 from ..params.mapping import network_spec
@@ -50,7 +50,6 @@ class SHDModel(Simulator):
 
     def __init__(self, p: Optional[Dict[str, Any]] = None):
         self._files: Dict[Tuple, GridSpikes] = {}
-        self._dropped: Dict[str, int] = {}
         self._splits: Dict[str, Tuple[GridSpikes, Optional[GridSpikes]]] = {}
         self._class_info: Dict[str, Any] = {}
         super().__init__(p)
@@ -171,9 +170,6 @@ class SHDModel(Simulator):
         self._file(p, "train")
         return self._class_info["names"]
 
-    def preparation_report(self) -> Dict[str, int]:
-        return dict(self._dropped)
-
     def cross_validation_data(self, p):
         data = self._file(p, "train")
         return data, data.labels
@@ -269,24 +265,19 @@ def _grid_of_file(path: str, size: int, mtime_ns: int, dt, trial_ms, rescale_t, 
     settings = {"dt": dt, "trial_ms": trial_ms, "rescale_t": rescale_t,
                 "rescale_x": rescale_x, "crop_ms": CROP_MS}
     entry = cache_root(path) / grid_cache_key(f"{path}|{size}|{mtime_ns}", settings)
-    cached = load_grid(entry)
-    if cached is not None:
-        grid, meta = cached
-        return grid, meta["names"], meta["dropped"]
-    raw = read_spike_file(path)
-    grid, dropped = to_grid(raw.times, raw.units, raw.offsets, raw.labels, raw.speakers, dt,
-                            trial_ms, raw.n_channels, rescale_t, rescale_x, CROP_MS,
-                            time_scale=1000.0)
     identity = f"{size}|{mtime_ns}"
-    if save_grid(entry, grid, {"names": list(raw.keys), "dropped": dropped, "source": path,
-                               "identity": identity}):
-        prune_stale_grids(entry.parent, path, identity)
-        # The saved copy, memory-mapped: the binned arrays (2.3 GB for SSC's training
-        # file) need not stay in the process's own memory.
-        saved = load_grid(entry)
-        if saved is not None:
-            grid = saved[0]
-    return grid, list(raw.keys), dropped
+
+    def build():
+        raw = read_spike_file(path)
+        grid, dropped = to_grid(raw.times, raw.units, raw.offsets, raw.labels, raw.speakers, dt,
+                                trial_ms, raw.n_channels, rescale_t, rescale_x, CROP_MS,
+                                time_scale=1000.0)
+        return grid, {"names": list(raw.keys), "dropped": dropped, "source": path,
+                      "identity": identity}
+
+    grid, meta = cached_grid(entry, build,
+                             lambda: prune_stale_grids(entry.parent, path, identity))
+    return grid, meta["names"], meta["dropped"]
 
 
 def _speaker_list(p, data: Optional[GridSpikes] = None) -> List[int]:

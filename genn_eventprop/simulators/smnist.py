@@ -32,10 +32,6 @@ class SMNISTModel(MNISTModel):
 
     benchmark = "smnist"
 
-    def __init__(self, p=None):
-        self._dropped: Dict[str, int] = {}
-        super().__init__(p)
-
     def n_inputs(self, p: Dict[str, Any]) -> int:
         return p["N_INPUT_NEURONS"]
 
@@ -45,9 +41,6 @@ class SMNISTModel(MNISTModel):
         self._dropped[f"spikes of the {split} images at or after TRIAL_MS"] = \
             samples.dropped_spikes()
         return samples
-
-    def preparation_report(self) -> Dict[str, int]:
-        return dict(self._dropped)
 
     def after_epoch(self, p, net, spike_totals, epoch):
         rewire_silent(p, net, spike_totals, epoch)
