@@ -68,6 +68,9 @@ class NetworkSpec:
     tau_0: float = 0.5
     tau_1: float = 6.4
     alpha: float = 3e-3
+    #: A silent correct output's trial-end drive: tau_m (ALPHA g'(T) + (1 - p_y)/tau_0)
+    #: when True, tau_m ALPHA g'(T) alone (the original's phantom spike) when False.
+    phantom_softmax: bool = False
     weights: Dict[str, WeightInit] = field(default_factory=dict)
     seed: int = 0
     n_max_spike: int = 500
@@ -343,7 +346,8 @@ class EventPropNetwork:
         if self.loss.kind == "LIF":
             params = {"theta": s.theta_out, "p_drop": 0.0, "n_steps": s.n_steps,
                       "n_max_spike": s.n_max_spike, "backward": 0.0, "tau_0": s.tau_0,
-                      "tau_1": s.tau_1, "alpha": s.alpha}
+                      "tau_1": s.tau_1, "alpha": s.alpha,
+                      "phantom_softmax": 1.0 if s.phantom_softmax else 0.0}
             vars_ = dict(self._lif_vars(), t_first=-1.0, score=0.0, p=0.0, y=0.0, **grads)
             (vars_ if het else params).update(taus)
             pop = self.model.add_neuron_population("out", s.n_output, output_definition(s),

@@ -115,15 +115,18 @@ def _spiking_model(name: str, heterogeneous: bool, loss: Loss = None, adaptive: 
     if loss is not None:
         extra_vars = [("t_first", "scalar"), ("score", "scalar"), ("p", "scalar"),
                       ("y", "scalar")]
-        extra_params = ["tau_0", "tau_1", "alpha"]
+        extra_params = ["tau_0", "tau_1", "alpha", "phantom_softmax"]
         spike_extra = "if (t_first < 0.0) {\n    t_first = t + phi * dt;\n}\n"
         last_step = ("if (step == (int)n_steps - 1) {\n"
                      "    score = -((t_first < 0.0) ? trial_t + 1.0 : t_first) / tau_0;\n}\n")
         g_first = f"(alpha * {loss.g_prime.replace('tf', 't_first')})"
         spike_loss = f"((tape_next == 0) ? ((y - p) / tau_0 + y * {g_first}) : 0.0)"
         g_end = f"(alpha * {loss.g_prime.replace('tf', 'trial_t')})"
+        # The correct output did not spike: no spike time to differentiate, so its
+        # trial end is driven as if it spiked there ("phantom spike").
         init_extra = (f"if (y > 0.5 && tape_len == 0) {{\n"
-                      f"    lambda_V -= tau_m * {g_end};\n}}\n")
+                      f"    lambda_V -= tau_m * (phantom_softmax * (1.0 - p) / tau_0 "
+                      f"+ {g_end});\n}}\n")
     hidden = loss is None
     forward = (sn.lif_forward(adaptive, noise=hidden) + "phi = 0.0;\n" + sn.lif_threshold(spike_extra, adaptive)
                + last_step)

@@ -58,6 +58,9 @@ COMMON: Dict[str, ParamSpec] = {
     "TAU_0": num(0.5, "first-spike losses: softmax temperature of -t/TAU_0 (ms)", low=1e-6),
     "TAU_1": num(6.4, "first_spike_exp: time constant of ALPHA exp(t/TAU_1) (ms)", low=1e-6),
     "ALPHA": num(3e-3, "first-spike losses: weight of the late-spike penalty", low=0.0),
+    "PHANTOM_SOFTMAX": flag(False, "first-spike losses: a silent correct output is driven by "
+                                   "the softmax term (1 - p_y)/TAU_0 as well as by ALPHA "
+                                   "g'(TRIAL_MS) (False: ALPHA term alone, as the original)"),
     "TAU_ACCUMULATOR": num(20.0, "sum_weigh_input: time constant of the input accumulator "
                                  "(ms)", low=1e-3),
     "INPUT_HIDDEN_MEAN": num(0.02, "mean input->hidden weight"),

@@ -49,6 +49,10 @@ def check_combinations(p: Dict[str, Any]) -> None:
         raise ParamError(f"OUTPUT_NEURON_TYPE '{p['OUTPUT_NEURON_TYPE']}' applies to the voltage "
                          f"losses; LOSS_TYPE '{p['LOSS_TYPE']}' reads spiking LIF outputs "
                          "(leave OUTPUT_NEURON_TYPE at 'LI')")
+    if p["PHANTOM_SOFTMAX"] and p["LOSS_TYPE"] not in FIRST_SPIKE_LOSSES:
+        raise ParamError(f"PHANTOM_SOFTMAX drives silent spiking outputs of the first-spike "
+                         f"losses; LOSS_TYPE '{p['LOSS_TYPE']}' has none (set "
+                         "PHANTOM_SOFTMAX=false or a first-spike loss)")
     if round(p["TRIAL_MS"] / p["DT_MS"]) < 1 or abs(
             round(p["TRIAL_MS"] / p["DT_MS"]) * p["DT_MS"] - p["TRIAL_MS"]) > 1e-6 * p["TRIAL_MS"]:
         raise ParamError(f"TRIAL_MS ({p['TRIAL_MS']}) must be a whole number of time steps "
@@ -65,7 +69,8 @@ def network_spec(p: Dict[str, Any], n_input: int, n_output: int, name: str) -> N
         dt=p["DT_MS"], n_steps=int(round(p["TRIAL_MS"] / p["DT_MS"])), batch_size=p["N_BATCH"],
         tau_m_out=tau_m_out, tau_syn_out=p["TAU_SYN"], theta_out=p["V_THRESH"],
         tau_accumulator=p["TAU_ACCUMULATOR"], tau_0=p["TAU_0"], tau_1=p["TAU_1"],
-        alpha=p["ALPHA"], weights=initial_weights(p, len(hidden)), seed=p["SEED"],
+        alpha=p["ALPHA"], phantom_softmax=p["PHANTOM_SOFTMAX"],
+        weights=initial_weights(p, len(hidden)), seed=p["SEED"],
         n_max_spike=p["N_MAX_SPIKE"], p_drop_input=p["PDROP_INPUT"],
         n_input_delay=p["N_INPUT_DELAY"], input_delay=p["INPUT_DELAY"],
         learning_rate=p["ETA"], adam_beta1=p["ADAM_BETA1"], adam_beta2=p["ADAM_BETA2"],

@@ -86,6 +86,8 @@ class Spec:
                        ``*_out`` override them for the output population
     loss               one of ``LOSSES``
     tau_0, tau_1, alpha  first-spike loss parameters (TAU_0, TAU_1, ALPHA)
+    phantom_softmax    a silent correct output's trial-end drive includes
+                       (1 - p_y)/tau_0 (PHANTOM_SOFTMAX)
     """
 
     dt: float = 0.05
@@ -101,6 +103,7 @@ class Spec:
     tau_0: float = 0.5
     tau_1: float = 6.4
     alpha: float = 3e-3
+    phantom_softmax: bool = False
     tau_m_out: Optional[float] = None
     tau_syn_out: Optional[float] = None
     theta_out: Optional[float] = None
@@ -492,7 +495,10 @@ def loss_from_record(spec: SpecLike, rec: Record, label: int):
         dLds = np.where(spiked, dLdt, 0.0)
         if not spiked[y]:
             tau_m_y = populations(spec)["out"].tau_m
-            drive[T, y] -= tau_m_y * spec.alpha * first_spike_penalty_slope(spec, trial_t)
+            pull = spec.alpha * first_spike_penalty_slope(spec, trial_t)
+            if spec.phantom_softmax:
+                pull += (1.0 - p[y]) / spec.tau_0
+            drive[T, y] -= tau_m_y * pull
         prediction = int(np.argmin(t))
     elif spec.loss == "avg_xentropy":
         z = Vs - Vs.max(axis=1, keepdims=True)

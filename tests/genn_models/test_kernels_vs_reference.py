@@ -119,3 +119,33 @@ def test_regularisers_equal_reference(regulariser, avg):
         if not conn.endswith("_out"):
             assert not np.allclose(g, plain[conn]), f"{conn}: regularisation had no effect"
         np.testing.assert_allclose(grads[conn], g, rtol=1e-7, atol=1e-9 * np.abs(g).max())
+
+
+@pytest.mark.parametrize("phantom_softmax", [False, True])
+@pytest.mark.parametrize("loss", ["first_spike", "first_spike_exp"])
+def test_phantom_drive_of_a_silent_label_output_equals_reference(loss, phantom_softmax):
+    """Sample 0's correct output (2) is silenced: its trial-end drive (ALPHA term,
+    plus the softmax term with PHANTOM_SOFTMAX) enters the kernels' adjoint as in
+    the reference; sample 1 (label 0) has spiking outputs and no drive."""
+    spec, weights, samples, labels = random_problem(8, loss, False)
+    spec = ref.Spec(**dict(vars(spec), phantom_softmax=phantom_softmax))
+    weights["h1_out"] = weights["h1_out"].copy()
+    weights["h1_out"][:, 2] = -np.abs(weights["h1_out"][:, 2])
+    ref_inputs = [as_reference_inputs(s) for s in samples]
+    recs = [ref.simulate(spec, weights, inp, lab) for inp, lab in zip(ref_inputs, labels)]
+    assert recs[0].first_step[2] < 0 and recs[1].first_step[0] >= 0
+    _, ref_grads = ref.batch_loss_and_grad(spec, weights, ref_inputs, labels, exact=True)
+    net = EventPropNetwork(NetworkSpec(
+        n_input=N_IN, hidden=[HiddenLayer(HIDDEN[0]), HiddenLayer(HIDDEN[1])], n_output=N_OUT,
+        loss=loss, dt=DT, n_steps=T, batch_size=2, precision="double", tau_0=spec.tau_0,
+        tau_1=spec.tau_1, alpha=spec.alpha, phantom_softmax=phantom_softmax,
+        name=f"vsref_phantom_{loss}_{phantom_softmax}"))
+    for conn, w in weights.items():
+        net.set_weights(conn, w)
+    res, grads = net.gradients(samples, labels)
+    assert res.first_spike_t[0, 2] < 0
+    for conn, g in ref_grads.items():
+        np.testing.assert_allclose(grads[conn], g, rtol=1e-7, atol=1e-9 * np.abs(g).max())
+    other = ref.Spec(**dict(vars(spec), phantom_softmax=not phantom_softmax))
+    g_other = ref.batch_loss_and_grad(other, weights, ref_inputs, labels, exact=True)[1]
+    assert not np.allclose(g_other["h1_out"], ref_grads["h1_out"])

@@ -411,9 +411,9 @@ def test_batch_is_mean_of_samples():
         assert np.any(grads[conn] != 0.0)
 
 
-def silenced_output_problem(loss, silent):
+def silenced_output_problem(loss, silent, **overrides):
     """The single first-spike problem with output ``silent`` made silent."""
-    spec = make_spec("single", loss)
+    spec = make_spec("single", loss, **overrides)
     weights, inputs = problem(CONFIGS["single"][1], spec)
     weights["h0_out"] = weights["h0_out"].copy()
     weights["h0_out"][:, silent] = -0.3 * np.abs(weights["h0_out"][:, silent])
@@ -436,12 +436,15 @@ def test_no_phantom_when_label_output_spikes():
         assert rel_err(grads[conn], fd[conn]) < DOC_RTOL
 
 
+@pytest.mark.parametrize("phantom_softmax", [False, True])
 @pytest.mark.parametrize("loss", ref.FIRST_SPIKE_LOSSES)
-def test_phantom_drive_when_label_output_silent(loss):
+def test_phantom_drive_when_label_output_silent(loss, phantom_softmax):
     """Labelled output silent: the drive is lambda_V,y(t_T) -= tau_m ALPHA
-    g'(trial_t) and nothing else, so the gradient is that of
-    L - tau_m ALPHA g'(trial_t) V_y(t_T)."""
-    spec, weights, inputs = silenced_output_problem(loss, LABEL)
+    g'(trial_t) (plus tau_m (1 - p_y)/TAU_0 with PHANTOM_SOFTMAX, p_y from
+    t_y = trial_t + 1) and nothing else, so the gradient is that of
+    L + phantom V_y(t_T)."""
+    spec, weights, inputs = silenced_output_problem(loss, LABEL,
+                                                    phantom_softmax=phantom_softmax)
     rec = ref.simulate(spec, weights, inputs, LABEL)
     assert rec.first_step[LABEL] < 0 and rec.first_t[LABEL] == spec.trial_t + 1
     assert not ref.coincident_arrivals(rec, weights)
@@ -449,6 +452,11 @@ def test_phantom_drive_when_label_output_silent(loss):
     g_T = (1 / (0.01 * spec.trial_t) ** 2 if loss == "first_spike"
            else np.exp(spec.trial_t / spec.tau_1) / spec.tau_1)
     phantom = -spec.tau_m * spec.alpha * g_T
+    if phantom_softmax:
+        t = rec.first_t
+        p_y = np.exp(-t[LABEL] / spec.tau_0) / np.exp(-t / spec.tau_0).sum()
+        assert 0.0 < p_y < 0.5
+        phantom -= spec.tau_m * (1.0 - p_y) / spec.tau_0
     expected = np.zeros_like(drive)
     expected[spec.T, LABEL] = phantom
     np.testing.assert_allclose(drive, expected, rtol=1e-12, atol=0)

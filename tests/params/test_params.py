@@ -122,3 +122,13 @@ def test_original_mnist_keys_are_all_accepted():
     assert p["NUM_HIDDEN"] == 350 and p["LOSS_TYPE"] == "max"
     with pytest.raises(ParamError, match="ETA_DECAY"):
         validate(dict(original, ETA_FIDDELING=True), "mnist")
+
+
+def test_phantom_softmax_needs_a_first_spike_loss():
+    from genn_eventprop.params.mapping import check_combinations
+    p = validate({"PHANTOM_SOFTMAX": True, "LOSS_TYPE": "sum_weigh_exp"}, "shd")
+    with pytest.raises(ParamError, match="PHANTOM_SOFTMAX drives silent spiking outputs"):
+        check_combinations(p)
+    check_combinations(validate({"PHANTOM_SOFTMAX": True, "LOSS_TYPE": "first_spike"}, "shd"))
+    assert validate({}, "yinyang")["PHANTOM_SOFTMAX"] is True
+    assert validate({}, "shd")["PHANTOM_SOFTMAX"] is False
