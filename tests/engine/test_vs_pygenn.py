@@ -81,3 +81,99 @@ def test_same_synapse_state_and_time(runs):
     for pair, (n, w) in genn.items():
         assert embedded[pair] == pytest.approx((n, w), rel=1e-6)
     assert runs[1]["final_t"] == pytest.approx(runs[0]["final_t"])
+
+
+#: A second PyGeNN 5 script: a trace-based plasticity rule (presynaptic and
+#: postsynaptic variables, pre/post spike and dynamics code, post_spike_syn_code)
+#: and axonal delays on a SPARSE recurrent projection. (GeNN's CPU backend runs
+#: batch size 1 only, so batching cannot be compared here.)
+PLASTIC_SCRIPT = '''
+import numpy as np
+import {module} as pygenn
+
+trace_rule = pygenn.create_weight_update_model(
+    "TraceRule",
+    params=["tau_trace", "eta"],
+    vars=[("g", "scalar")],
+    pre_vars=[("x", "scalar")],
+    post_vars=[("y", "scalar")],
+    pre_spike_syn_code="addToPost(g);\\ng += eta * y;",
+    post_spike_syn_code="g -= 0.5 * eta * x;",
+    pre_spike_code="x += 1.0;",
+    post_spike_code="y += 1.0;",
+    pre_dynamics_code="x *= exp(-dt / tau_trace);",
+    post_dynamics_code="y *= exp(-dt / tau_trace);")
+
+model = pygenn.GeNNModel("float", "plastic_net")
+model.dt = 0.25
+lif = {{"C": 1.0, "TauM": 12.0, "Vrest": 0.0, "Vreset": 0.0, "Vthresh": 1.0,
+        "Ioffset": 0.0, "TauRefrac": 1.0}}
+times = np.array([1.0, 4.0, 4.0, 9.0, 15.0, 22.0, 23.0, 30.0, 2.0, 8.5, 12.0, 27.5])
+ids = np.array([0, 1, 2, 0, 3, 1, 2, 3, 3, 0, 1, 2])
+end = np.cumsum(np.bincount(ids, minlength=4))
+start = end - np.bincount(ids, minlength=4)
+inp = model.add_neuron_population("inp", 4, "SpikeSourceArray", {{}},
+                                  {{"startSpike": start, "endSpike": end}})
+inp.extra_global_params["spikeTimes"].set_init_values(times[np.lexsort((times, ids))])
+exc = model.add_neuron_population("exc", 5, "LIF", lif, {{"V": 0.0, "RefracTime": 0.0}})
+g_in = np.linspace(0.3, 1.2, 20).reshape(4, 5)
+plastic = model.add_synapse_population(
+    "inp_exc", "DENSE", inp, exc,
+    pygenn.init_weight_update(trace_rule, {{"tau_trace": 6.0, "eta": 0.05}}, {{"g": g_in.flatten()}},
+                              {{"x": 0.0}}, {{"y": 0.0}}),
+    pygenn.init_postsynaptic("ExpCurr", {{"tau": 4.0}}))
+rec = model.add_synapse_population(
+    "exc_exc", "SPARSE", exc, exc,
+    pygenn.init_weight_update("StaticPulse", {{}}, {{"g": np.array([0.4, -0.3, 0.5, 0.2, 0.35])}}),
+    pygenn.init_postsynaptic("DeltaCurr"))
+rec.set_sparse_connections(np.array([0, 1, 2, 3, 4]), np.array([1, 2, 3, 4, 0]))
+rec.axonal_delay_steps = 6
+exc.spike_recording_enabled = True
+model.build()
+model.load(num_recording_timesteps=160)
+v_trace = []
+while model.timestep < 160:
+    model.step_time()
+    exc.vars["V"].pull_from_device()
+    v_trace.append(exc.vars["V"].values.copy())
+model.pull_recording_buffers_from_device()
+spike_times, spike_ids = exc.spike_recording_data[0]
+plastic.vars["g"].pull_from_device()
+g_final = plastic.vars["g"].values.copy()
+'''
+
+
+def run_plastic(module: str, folder) -> dict:
+    ns: dict = {}
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        exec(compile(PLASTIC_SCRIPT.format(module=module), f"plastic_{module}.py", "exec"), ns)
+    finally:
+        os.chdir(cwd)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def plastic_runs(tmp_path_factory):
+    genn = run_plastic("pygenn", tmp_path_factory.mktemp("plastic_genn"))
+    embedded = run_plastic("genn_eventprop.engine", tmp_path_factory.mktemp("plastic_embedded"))
+    yield genn, embedded
+    embedded["model"].unload()
+    genn["model"].unload()
+
+
+def test_plasticity_with_delays_matches(plastic_runs):
+    genn, embedded = plastic_runs
+    tg, ig = genn["spike_times"], genn["spike_ids"]
+    te, ie = embedded["spike_times"], embedded["spike_ids"]
+    assert len(ig) > 3 and len(set(ig.tolist())) > 2
+    og, oe = np.lexsort((ig, tg)), np.lexsort((ie, te))
+    np.testing.assert_array_equal(ie[oe], ig[og])
+    np.testing.assert_allclose(te[oe], tg[og], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.array(embedded["v_trace"]), np.array(genn["v_trace"]),
+                               rtol=1e-5, atol=1e-5)
+    g0 = np.linspace(0.3, 1.2, 20)
+    assert np.abs(np.ravel(genn["g_final"]) - g0).max() > 1e-3, "no plasticity"
+    np.testing.assert_allclose(np.ravel(embedded["g_final"]), np.ravel(genn["g_final"]),
+                               rtol=1e-5, atol=1e-6)
