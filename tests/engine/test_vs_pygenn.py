@@ -177,3 +177,113 @@ def test_plasticity_with_delays_matches(plastic_runs):
     assert np.abs(np.ravel(genn["g_final"]) - g0).max() > 1e-3, "no plasticity"
     np.testing.assert_allclose(np.ravel(embedded["g_final"]), np.ravel(genn["g_final"]),
                                rtol=1e-5, atol=1e-6)
+
+
+def as_pygenn_neuron_model(model):
+    """The same neuron model declared through real PyGeNN (same code and fields)."""
+    import pygenn
+    return pygenn.create_neuron_model(
+        model.name, params=[p.name for p in model.params],
+        vars=[(v.name, v.type) for v in model.vars],
+        derived_params=[(d.name, d.func) for d in model.derived_params],
+        sim_code=model.code.get("sim_code"),
+        threshold_condition_code=model.code.get("threshold_condition_code"),
+        extra_global_params=[(e.name, e.type) for e in model.extra_global_params],
+        additional_input_vars=[(a.name, a.type, a.init) for a in model.additional_input_vars])
+
+
+def run_hidden_neurons(module: str, folder) -> dict:
+    """The package's hidden EventProp LIF driven through DeltaCurr StaticPulse synapses
+    by a spike source, in PyGeNN 5 calls: the forward pass (spike tape), then, with
+    the dynamic parameter ``backward`` set and time restarted, the reverse pass of
+    the adjoint, driven by a regularisation jump at each taped spike."""
+    import importlib
+    from genn_eventprop.genn_models.neurons import lif_model
+    pygenn = importlib.import_module(module)
+    engine_model = lif_model()
+    neuron = (as_pygenn_neuron_model(engine_model) if module == "pygenn" else engine_model)
+    n_steps, n_max = 400, 20
+    cwd = os.getcwd()
+    os.makedirs(folder, exist_ok=True)
+    os.chdir(folder)
+    try:
+        model = pygenn.GeNNModel("float", "evp_hidden")
+        model.dt = 0.1
+        times = np.array([1.0, 3.3, 3.3, 7.25, 12.0, 20.05, 21.0, 30.0])
+        ids = np.array([0, 1, 0, 1, 0, 1, 1, 0])
+        end = np.cumsum(np.bincount(ids, minlength=2))
+        inp = model.add_neuron_population("inp", 2, "SpikeSourceArray", {},
+                                          {"startSpike": end - np.bincount(ids, minlength=2),
+                                           "endSpike": end})
+        inp.extra_global_params["spikeTimes"].set_init_values(times[np.lexsort((times, ids))])
+        params = {"tau_m": 20.0, "tau_syn": 5.0, "theta": 1.0, "p_drop": 0.0,
+                  "n_steps": float(n_steps), "n_max_spike": float(n_max), "backward": 0.0,
+                  "noise": 0.0}
+        state = {"V": 0.0, "I": 0.0, "lambda_V": 0.0, "lambda_I": 0.0, "lamE_V": 0.0,
+                 "jr_V": 0.0, "rev_hold": 0.0, "next_step": -10, "event_step": -10,
+                 "reg_drive": 0.0, "tape_next": -1, "phi": 0.0, "spk": 0, "tape_len": 0,
+                 "tape_event": -1, "tape_lost": 0}
+        assert set(params) == {p.name for p in engine_model.params}
+        assert set(state) == {v.name for v in engine_model.vars}
+        hid = model.add_neuron_population("hid", 3, neuron, params, state)
+        size = 3 * n_max
+        hid.extra_global_params["tape_step"].set_init_values(np.zeros(size, np.int32))
+        hid.extra_global_params["tape_phi"].set_init_values(np.zeros(size, np.float32))
+        hid.extra_global_params["tape_slope"].set_init_values(np.ones(size, np.float32))
+        model.add_synapse_population(
+            "inp_hid", "DENSE", inp, hid,
+            pygenn.init_weight_update("StaticPulse", {}, {"g": np.array(
+                [2.4, 1.5, 3.3, 1.6, 2.9, 1.2], dtype=np.float32)}),
+            pygenn.init_postsynaptic("DeltaCurr"))
+        hid.spike_recording_enabled = True
+        hid.set_param_dynamic("backward")
+        model.build()
+        model.load(num_recording_timesteps=n_steps)
+        trace = []
+        while model.timestep < n_steps:
+            model.step_time()
+            hid.vars["V"].pull_from_device()
+            trace.append(hid.vars["V"].values.copy())
+        model.pull_recording_buffers_from_device()
+        spike_times, spike_ids = hid.spike_recording_data[0]
+        hid.vars["tape_len"].pull_from_device()
+        hid.extra_global_params["tape_phi"].pull_from_device()
+        result = dict(trace=np.array(trace), spike_times=spike_times, spike_ids=spike_ids,
+                      tape_len=hid.vars["tape_len"].values.copy(),
+                      tape_phi=np.array(hid.extra_global_params["tape_phi"].values))
+        hid.vars["reg_drive"].values = np.array([0.5, -0.3, 0.2], dtype=np.float32)
+        hid.vars["reg_drive"].push_to_device()
+        hid.set_dynamic_param_value("backward", 1.0)
+        model.timestep = 0
+        adjoint = []
+        while model.timestep <= n_steps:
+            model.step_time()
+            hid.vars["lambda_V"].pull_from_device()
+            hid.vars["lambda_I"].pull_from_device()
+            adjoint.append(np.concatenate([hid.vars["lambda_V"].values,
+                                           hid.vars["lambda_I"].values]))
+        result["adjoint"] = np.array(adjoint)
+        model.unload()
+        return result
+    finally:
+        os.chdir(cwd)
+
+
+def test_eventprop_hidden_neuron_matches(tmp_path):
+    """The package's own hidden neuron model is GeNN 5 code: on GeNN's CPU backend it
+    gives the spikes, voltages, taped spike phases and reverse-pass adjoint of the
+    embedded engine."""
+    genn = run_hidden_neurons("pygenn", tmp_path / "genn")
+    embedded = run_hidden_neurons("genn_eventprop.engine", tmp_path / "embedded")
+    assert len(genn["spike_ids"]) >= 6 and len(set(genn["spike_ids"].tolist())) == 3
+    np.testing.assert_array_equal(embedded["spike_ids"], genn["spike_ids"])
+    np.testing.assert_allclose(embedded["spike_times"], genn["spike_times"], atol=1e-9)
+    np.testing.assert_allclose(embedded["trace"], genn["trace"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(embedded["tape_len"], genn["tape_len"])
+    # phi (the threshold crossing's fraction of a step) divides by the voltage slope, so
+    # float rounding differences (GeNN compiles its CPU code unoptimised) grow: measured
+    # 1.6e-5 of a step, i.e. 1.6e-6 ms.
+    np.testing.assert_allclose(embedded["tape_phi"], genn["tape_phi"], atol=1e-4)
+    assert np.count_nonzero(genn["tape_phi"]) >= 3
+    assert np.abs(genn["adjoint"]).max() > 0.1
+    np.testing.assert_allclose(embedded["adjoint"], genn["adjoint"], rtol=1e-4, atol=1e-5)
