@@ -8,6 +8,7 @@ these tests skip, saying so.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -24,40 +25,62 @@ RANDOM_INIT = 'pygenn.init_var("Uniform", {"min": 0.0, "max": 0.5})'
 FIXED_INIT = "np.array([0.05, 0.31, 0.12, 0.47])"
 
 
-def run_script(module: str, folder) -> dict:
-    """Run the script with ``import <module> as pygenn`` in ``folder`` (GeNN writes its
-    generated code to the working directory); the random initial voltages are
-    replaced by fixed ones so that both engines start from the same state."""
-    assert RANDOM_INIT in SCRIPT
-    script = SCRIPT.replace("import genn_eventprop.engine as pygenn",
-                            f"import {module} as pygenn").replace(RANDOM_INIT, FIXED_INIT)
-    ns = {"NUM_STEPS": NUM_STEPS, "RESET_STEP": RESET_STEP, "SCALE_STEP": SCALE_STEP}
+@contextlib.contextmanager
+def in_folder(folder):
+    """Work in ``folder``: GeNN writes its generated code to the working directory."""
     cwd = os.getcwd()
+    os.makedirs(folder, exist_ok=True)
     os.chdir(folder)
     try:
-        exec(compile(script, f"pygenn5_script_{module}.py", "exec"), ns)
+        yield
     finally:
         os.chdir(cwd)
+
+
+def exec_script(source: str, folder, name: str, ns: dict) -> dict:
+    with in_folder(folder):
+        exec(compile(source, name, "exec"), ns)
     return ns
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    genn = run_script("pygenn", tmp_path_factory.mktemp("genn"))
-    embedded = run_script("genn_eventprop.engine", tmp_path_factory.mktemp("embedded"))
+def both_engines(run, tmp_path_factory, tag: str):
+    """Run ``run(module, folder)`` on real PyGeNN and on the embedded engine; unload both
+    models afterwards."""
+    genn = run("pygenn", tmp_path_factory.mktemp(f"{tag}_genn"))
+    embedded = run("genn_eventprop.engine", tmp_path_factory.mktemp(f"{tag}_embedded"))
     yield genn, embedded
     embedded["model"].unload()
     genn["model"].unload()
 
 
+def assert_same_spikes(genn: dict, embedded: dict) -> None:
+    """Same (time, id) spikes; the order within a time step may differ."""
+    tg, ig = genn["spike_times"], genn["spike_ids"]
+    te, ie = embedded["spike_times"], embedded["spike_ids"]
+    og, oe = np.lexsort((ig, tg)), np.lexsort((ie, te))
+    np.testing.assert_array_equal(ie[oe], ig[og])
+    np.testing.assert_allclose(te[oe], tg[og], rtol=0, atol=1e-9)
+
+
+def run_script(module: str, folder) -> dict:
+    """Run the script with ``import <module> as pygenn``; the random initial voltages
+    are replaced by fixed ones so that both engines start from the same state."""
+    assert RANDOM_INIT in SCRIPT
+    script = SCRIPT.replace("import genn_eventprop.engine as pygenn",
+                            f"import {module} as pygenn").replace(RANDOM_INIT, FIXED_INIT)
+    ns = {"NUM_STEPS": NUM_STEPS, "RESET_STEP": RESET_STEP, "SCALE_STEP": SCALE_STEP}
+    return exec_script(script, folder, f"pygenn5_script_{module}.py", ns)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    yield from both_engines(run_script, tmp_path_factory, "api")
+
+
 def test_same_spikes(runs):
     genn, embedded = runs
-    times_g, ids_g = genn["spike_times"], genn["spike_ids"]
-    times_e, ids_e = embedded["spike_times"], embedded["spike_ids"]
-    assert len(ids_g) > 5
-    order_g, order_e = np.lexsort((ids_g, times_g)), np.lexsort((ids_e, times_e))
-    np.testing.assert_array_equal(ids_e[order_e], ids_g[order_g])
-    np.testing.assert_allclose(times_e[order_e], times_g[order_g], rtol=0, atol=1e-9)
+    assert len(genn["spike_ids"]) > 5
+    assert_same_spikes(genn, embedded)
 
 
 def test_same_voltage_traces(runs):
@@ -144,33 +167,20 @@ g_final = plastic.vars["g"].values.copy()
 
 
 def run_plastic(module: str, folder) -> dict:
-    ns: dict = {}
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        exec(compile(PLASTIC_SCRIPT.format(module=module), f"plastic_{module}.py", "exec"), ns)
-    finally:
-        os.chdir(cwd)
-    return ns
+    return exec_script(PLASTIC_SCRIPT.format(module=module), folder,
+                       f"plastic_{module}.py", {})
 
 
 @pytest.fixture(scope="module")
 def plastic_runs(tmp_path_factory):
-    genn = run_plastic("pygenn", tmp_path_factory.mktemp("plastic_genn"))
-    embedded = run_plastic("genn_eventprop.engine", tmp_path_factory.mktemp("plastic_embedded"))
-    yield genn, embedded
-    embedded["model"].unload()
-    genn["model"].unload()
+    yield from both_engines(run_plastic, tmp_path_factory, "plastic")
 
 
 def test_plasticity_with_delays_matches(plastic_runs):
     genn, embedded = plastic_runs
-    tg, ig = genn["spike_times"], genn["spike_ids"]
-    te, ie = embedded["spike_times"], embedded["spike_ids"]
-    assert len(ig) > 3 and len(set(ig.tolist())) > 2
-    og, oe = np.lexsort((ig, tg)), np.lexsort((ie, te))
-    np.testing.assert_array_equal(ie[oe], ig[og])
-    np.testing.assert_allclose(te[oe], tg[og], rtol=0, atol=1e-9)
+    ids = genn["spike_ids"]
+    assert len(ids) > 3 and len(set(ids.tolist())) > 2
+    assert_same_spikes(genn, embedded)
     np.testing.assert_allclose(np.array(embedded["v_trace"]), np.array(genn["v_trace"]),
                                rtol=1e-5, atol=1e-5)
     g0 = np.linspace(0.3, 1.2, 20)
@@ -203,10 +213,7 @@ def run_hidden_neurons(module: str, folder) -> dict:
     engine_model = lif_model()
     neuron = (as_pygenn_neuron_model(engine_model) if module == "pygenn" else engine_model)
     n_steps, n_max = 400, 20
-    cwd = os.getcwd()
-    os.makedirs(folder, exist_ok=True)
-    os.chdir(folder)
-    try:
+    with in_folder(folder):
         model = pygenn.GeNNModel("float", "evp_hidden")
         model.dt = 0.1
         times = np.array([1.0, 3.3, 3.3, 7.25, 12.0, 20.05, 21.0, 30.0])
@@ -265,8 +272,6 @@ def run_hidden_neurons(module: str, folder) -> dict:
         result["adjoint"] = np.array(adjoint)
         model.unload()
         return result
-    finally:
-        os.chdir(cwd)
 
 
 def test_eventprop_hidden_neuron_matches(tmp_path):
@@ -276,8 +281,7 @@ def test_eventprop_hidden_neuron_matches(tmp_path):
     genn = run_hidden_neurons("pygenn", tmp_path / "genn")
     embedded = run_hidden_neurons("genn_eventprop.engine", tmp_path / "embedded")
     assert len(genn["spike_ids"]) >= 6 and len(set(genn["spike_ids"].tolist())) == 3
-    np.testing.assert_array_equal(embedded["spike_ids"], genn["spike_ids"])
-    np.testing.assert_allclose(embedded["spike_times"], genn["spike_times"], atol=1e-9)
+    assert_same_spikes(genn, embedded)
     np.testing.assert_allclose(embedded["trace"], genn["trace"], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(embedded["tape_len"], genn["tape_len"])
     # phi (the threshold crossing's fraction of a step) divides by the voltage slope, so
